@@ -1,0 +1,158 @@
+//! Where a generated field came from: the answer `ojek explain` gives.
+
+use std::fmt;
+
+use ojek_spec::load::{LoadedPlatform, ResolvedApp};
+use ojek_spec::source::{Layer, Location, Node, Path};
+use serde::Serialize;
+
+/// The kinds of sources a generated field can have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OriginKind {
+    /// A field of the app manifest's body.
+    Manifest,
+    /// An `environments.<env>` override in the app manifest.
+    Environment,
+    /// The platform file (profile, environment, binding).
+    Platform,
+    /// A built-in default of ojek; the note says why.
+    Default,
+    /// An escape-hatch patch.
+    Patch,
+    /// An extra raw object from the manifest.
+    Raw,
+}
+
+/// One answer to "where did this field come from?".
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Origin {
+    /// Manifest, environment override, platform, default, patch or raw object.
+    pub kind: OriginKind,
+    /// Environment name, for environment overrides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// Where in which file, when it came from a file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// The source field (`processes.web.scaling.replicas`), when it came from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Why: how the value was derived, or the reason for a default.
+    pub note: String,
+}
+
+impl Origin {
+    /// A built-in default, with the reason it is the default.
+    pub fn default(reason: impl Into<String>) -> Self {
+        Origin {
+            kind: OriginKind::Default,
+            env: None,
+            location: None,
+            field: None,
+            note: reason.into(),
+        }
+    }
+
+    /// The field at `path` of a located tree (manifest, override or platform, by its layer).
+    pub fn from_node(node: &Node, path: &Path, note: impl Into<String>) -> Self {
+        let (kind, env) = match &node.layer {
+            Layer::Manifest => (OriginKind::Manifest, None),
+            Layer::Environment(e) => (OriginKind::Environment, Some(e.to_string())),
+            Layer::Platform => (OriginKind::Platform, None),
+        };
+        Origin {
+            kind,
+            env,
+            location: Some(node.loc.clone()),
+            field: Some(path.to_string()).filter(|p| !p.is_empty()),
+            note: note.into(),
+        }
+    }
+
+    /// Replaces the note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = note.into();
+        self
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            OriginKind::Manifest => "manifest".to_string(),
+            OriginKind::Environment => {
+                format!("environment override `{}`", self.env.as_deref().unwrap_or("?"))
+            }
+            OriginKind::Platform => "platform".to_string(),
+            OriginKind::Default => "default".to_string(),
+            OriginKind::Patch => "patch".to_string(),
+            OriginKind::Raw => "raw object".to_string(),
+        };
+        write!(f, "{what}")?;
+        if let Some(field) = &self.field {
+            write!(f, " {field}")?;
+        }
+        if let Some(loc) = &self.location {
+            write!(f, " ({loc})")?;
+        }
+        if !self.note.is_empty() {
+            write!(f, ": {}", self.note)?;
+        }
+        Ok(())
+    }
+}
+
+/// Looks up origins in the resolved app and the platform file for a renderer.
+#[derive(Clone, Copy)]
+pub struct Sources<'a> {
+    /// The app, resolved for one environment.
+    pub app: &'a ResolvedApp,
+    /// The platform file.
+    pub platform: &'a LoadedPlatform,
+}
+
+impl<'a> Sources<'a> {
+    /// Origin of a manifest field (text path like `processes.web.image`); falls back to the
+    /// nearest existing parent, so a field that was left out points at its enclosing block.
+    pub fn manifest(&self, path: &str) -> Origin {
+        locate(&self.app.node, path, "")
+    }
+
+    /// Like [`Sources::manifest`], with a note on how the value was derived.
+    pub fn manifest_note(&self, path: &str, note: impl Into<String>) -> Origin {
+        locate(&self.app.node, path, note)
+    }
+
+    /// Origin of a platform-file field.
+    pub fn platform(&self, path: &str) -> Origin {
+        locate(&self.platform.node, path, "")
+    }
+
+    /// Like [`Sources::platform`], with a note.
+    pub fn platform_note(&self, path: &str, note: impl Into<String>) -> Origin {
+        locate(&self.platform.node, path, note)
+    }
+
+    /// True when the manifest sets `path`.
+    pub fn has(&self, path: &str) -> bool {
+        Path::parse(path).is_some_and(|p| self.app.node.get(&p).is_some())
+    }
+}
+
+fn locate(root: &Node, path: &str, note: impl Into<String>) -> Origin {
+    let full = Path::parse(path).unwrap_or_default();
+    let mut p = full.clone();
+    loop {
+        if let Some(node) = root.get(&p) {
+            let mut o = Origin::from_node(node, &p, note);
+            if p != full {
+                o.field = Some(full.to_string());
+            }
+            return o;
+        }
+        if p.0.pop().is_none() {
+            return Origin::from_node(root, &full, note);
+        }
+    }
+}

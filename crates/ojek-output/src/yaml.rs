@@ -1,0 +1,295 @@
+//! A small, deterministic YAML writer for JSON values.
+//!
+//! Written here rather than taken from a YAML crate for two reasons: the output must be
+//! byte-stable across releases (golden files), and the web UI needs to know which output line
+//! holds which field (for click-to-explain), which [`to_yaml_with_lines`] returns.
+//!
+//! Strings are written plain only when no YAML 1.1 or 1.2 reader could take them for anything
+//! else; multi-line strings become literal blocks; everything else is double-quoted.
+
+use serde_json::Value;
+
+use crate::doc::escape;
+
+/// Marks a string to be written verbatim (a Helm template expression such as
+/// `{{ .Values.web.replicas }}`). Only packaging formats use it.
+pub const RAW_MARKER: char = '\u{1}';
+
+/// YAML text of `value`.
+pub fn to_yaml(value: &Value) -> String {
+    to_yaml_with_lines(value).0
+}
+
+/// YAML text of `value`, and for each output line (from 0) the JSON pointer of the field that
+/// starts on it.
+pub fn to_yaml_with_lines(value: &Value) -> (String, Vec<String>) {
+    let mut w = Writer {
+        out: String::new(),
+        lines: Vec::new(),
+    };
+    match value {
+        Value::Object(m) if !m.is_empty() => w.map(m, 0, ""),
+        Value::Array(a) if !a.is_empty() => w.seq(a, 0, ""),
+        other => {
+            w.line("");
+            w.scalar(other, 0);
+            w.out.push('\n');
+        }
+    }
+    (w.out, w.lines)
+}
+
+/// Several documents separated by `---`.
+pub fn to_yaml_stream<'a>(values: impl IntoIterator<Item = &'a Value>) -> String {
+    let mut out = String::new();
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&to_yaml(v));
+    }
+    out
+}
+
+struct Writer {
+    out: String,
+    lines: Vec<String>,
+}
+
+impl Writer {
+    fn line(&mut self, pointer: &str) {
+        self.lines.push(pointer.to_string());
+    }
+
+    fn indent(&mut self, n: usize) {
+        for _ in 0..n {
+            self.out.push(' ');
+        }
+    }
+
+    fn map(&mut self, m: &serde_json::Map<String, Value>, indent: usize, ptr: &str) {
+        let mut first = true;
+        for (k, v) in m {
+            let child = format!("{ptr}/{}", escape(k));
+            if !first {
+                self.indent(indent);
+            }
+            first = false;
+            self.line(&child);
+            self.out.push_str(&key(k));
+            self.out.push(':');
+            self.value_after_key(v, indent, &child);
+        }
+    }
+
+    fn seq(&mut self, a: &[Value], indent: usize, ptr: &str) {
+        let mut first = true;
+        for (i, v) in a.iter().enumerate() {
+            let child = format!("{ptr}/{i}");
+            if !first {
+                self.indent(indent);
+            }
+            first = false;
+            self.out.push_str("- ");
+            match v {
+                Value::Object(m) if !m.is_empty() => self.map(m, indent + 2, &child),
+                Value::Array(inner) if !inner.is_empty() => {
+                    self.line(&child);
+                    self.seq(inner, indent + 2, &child)
+                }
+                other => {
+                    self.line(&child);
+                    self.scalar(other, indent + 2);
+                    self.out.push('\n');
+                }
+            }
+        }
+    }
+
+    fn value_after_key(&mut self, v: &Value, indent: usize, ptr: &str) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                self.out.push('\n');
+                self.indent(indent + 2);
+                self.map(m, indent + 2, ptr);
+            }
+            Value::Array(a) if !a.is_empty() => {
+                self.out.push('\n');
+                self.indent(indent + 2);
+                self.seq(a, indent + 2, ptr);
+            }
+            other => {
+                self.out.push(' ');
+                self.scalar(other, indent + 2);
+                self.out.push('\n');
+            }
+        }
+    }
+
+    fn scalar(&mut self, v: &Value, indent: usize) {
+        match v {
+            Value::Null => self.out.push_str("null"),
+            Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => self.out.push_str(&n.to_string()),
+            Value::String(s) => self.string(s, indent),
+            Value::Object(_) => self.out.push_str("{}"),
+            Value::Array(_) => self.out.push_str("[]"),
+        }
+    }
+
+    fn string(&mut self, s: &str, indent: usize) {
+        if let Some(raw) = s.strip_prefix(RAW_MARKER) {
+            self.out.push_str(raw);
+        } else if is_plain_safe(s) {
+            self.out.push_str(s);
+        } else if block_safe(s) {
+            let chomp = if !s.ends_with('\n') {
+                "-"
+            } else if s.ends_with("\n\n") {
+                "+"
+            } else {
+                ""
+            };
+            self.out.push('|');
+            self.out.push_str(chomp);
+            let body = s.strip_suffix('\n').unwrap_or(s);
+            for line in body.split('\n') {
+                self.out.push('\n');
+                self.lines.push(String::new());
+                if !line.is_empty() {
+                    self.indent(indent);
+                    self.out.push_str(line);
+                }
+            }
+        } else {
+            self.out.push_str(&quote(s));
+        }
+    }
+}
+
+fn key(k: &str) -> String {
+    if is_plain_safe(k) { k.to_string() } else { quote(k) }
+}
+
+/// Double-quoted YAML string (JSON escapes are valid YAML escapes).
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+const RESERVED: &[&str] = &[
+    "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", ".nan", ".inf",
+    "-.inf", "+.inf", "<<", "=",
+];
+
+fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if !(first.is_ascii_alphabetic() || first == '/' || first == '_') {
+        return false;
+    }
+    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
+        return false;
+    }
+    if s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains(" #") {
+        return false;
+    }
+    s.chars().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, ' ' | '_' | '.' | '/' | ':' | '@' | '=' | '+' | '-' | '(' | ')' | '$' | ';' | '<' | '>' | '^')
+    })
+}
+
+/// A literal block keeps the text exactly when it has no control characters but newlines and
+/// tabs, no trailing spaces on lines, and its first line does not start with a space.
+fn block_safe(s: &str) -> bool {
+    s.contains('\n')
+        && !s.starts_with([' ', '\n'])
+        && !s.starts_with('\t')
+        && s.chars().all(|c| c == '\n' || c == '\t' || !c.is_control())
+        && !s.contains('\u{feff}')
+        && s.split('\n').all(|l| !l.ends_with([' ', '\t']))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn parse_back(text: &str) -> Value {
+        let docs = yaml_rust2::YamlLoader::load_from_str(text).expect("valid YAML");
+        fn conv(y: &yaml_rust2::Yaml) -> Value {
+            use yaml_rust2::Yaml;
+            match y {
+                Yaml::Real(r) => json!(r.parse::<f64>().expect("float")),
+                Yaml::Integer(i) => json!(i),
+                Yaml::String(s) => json!(s),
+                Yaml::Boolean(b) => json!(b),
+                Yaml::Array(a) => Value::Array(a.iter().map(conv).collect()),
+                Yaml::Hash(h) => Value::Object(
+                    h.iter()
+                        .map(|(k, v)| (k.as_str().expect("string key").to_string(), conv(v)))
+                        .collect(),
+                ),
+                Yaml::Null => Value::Null,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        conv(&docs[0])
+    }
+
+    #[test]
+    fn kubernetes_style_output() {
+        let v = json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "x", "labels": {"app.kubernetes.io/name": "x"}},
+            "data": {"config.toml": "a = 1\nb = \"two\"\n", "port": "8080", "flag": "yes"},
+            "list": [{"name": "a", "value": "1"}, "plain", [], {}],
+        });
+        let text = to_yaml(&v);
+        assert_eq!(
+            text,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    app.kubernetes.io/name: x\ndata:\n  config.toml: |\n    a = 1\n    b = \"two\"\n  port: \"8080\"\n  flag: \"yes\"\nlist:\n  - name: a\n    value: \"1\"\n  - plain\n  - []\n  - {}\n"
+        );
+        assert_eq!(parse_back(&text), v);
+    }
+
+    #[test]
+    fn line_map_points_at_fields() {
+        let v = json!({"a": {"b": 1, "c": ["x", {"d": 2}]}});
+        let (text, lines) = to_yaml_with_lines(&v);
+        let printed: Vec<&str> = text.lines().collect();
+        assert_eq!(printed.len(), lines.len());
+        assert_eq!(lines[1], "/a/b");
+        assert_eq!(lines[4], "/a/c/1/d");
+    }
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|i| json!(i)),
+            "\\PC{0,12}".prop_map(Value::String),
+            "[ -~\n\t]{0,30}".prop_map(Value::String),
+            prop_oneof![Just("yes"), Just("1.5"), Just("0x1F"), Just("- a"), Just("a: b"), Just("#x"), Just(" x"), Just("@y"), Just("1e3"), Just("~")]
+                .prop_map(|s| Value::String(s.to_string())),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::btree_map("[a-zA-Z0-9_./ -]{1,10}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips_through_a_yaml_parser(v in arb_json()) {
+            let text = to_yaml(&v);
+            prop_assert_eq!(parse_back(&text), v, "{}", text);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! From text to a checked, typed manifest: parse with locations, check against the schema,
+//! read `fromFile` content through a caller-supplied [`FileReader`] (the crate itself does no
+//! I/O), merge an environment's overrides, deserialise, validate.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::manifest::App;
+use crate::platform::Platform;
+use crate::schema;
+use crate::source::{Key, Layer, Node, Path, Value, parse_yaml};
+use crate::validate;
+
+/// Reads files referenced by a manifest (`fromFile`). The CLI reads the file system; the
+/// server reads uploaded bundles; tests use a map.
+pub trait FileReader {
+    /// Content of `relative`, a path relative to the manifest named `manifest`.
+    fn read(&self, manifest: &str, relative: &str) -> Result<String, String>;
+}
+
+/// A reader with no files: every `fromFile` is an error.
+pub struct NoFiles;
+
+impl FileReader for NoFiles {
+    fn read(&self, _: &str, relative: &str) -> Result<String, String> {
+        Err(format!("no files are available here (wanted `{relative}`)"))
+    }
+}
+
+/// Largest manifest or referenced file accepted, in bytes.
+pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// An app manifest that passed the schema check; environments not yet applied.
+#[derive(Clone, Debug)]
+pub struct LoadedApp {
+    /// File name.
+    pub file: Arc<str>,
+    /// The whole document, `fromFile` content filled in.
+    pub node: Node,
+    /// The base app (environments still as raw values).
+    pub app: App,
+}
+
+/// An app resolved for one environment: overrides merged, fully validated.
+#[derive(Clone, Debug)]
+pub struct ResolvedApp {
+    /// Environment name.
+    pub env: String,
+    /// The merged manifest (no `environments`).
+    pub app: App,
+    /// The merged tree, for locating any field: nodes remember their file, line and layer.
+    pub node: Node,
+}
+
+impl ResolvedApp {
+    /// The node at `path` of the merged manifest.
+    pub fn at(&self, path: &Path) -> Option<&Node> {
+        self.node.get(path)
+    }
+}
+
+/// A platform file that passed all checks.
+#[derive(Clone, Debug)]
+pub struct LoadedPlatform {
+    /// The tree, for locating fields.
+    pub node: Node,
+    /// The typed platform.
+    pub platform: Platform,
+}
+
+fn single_document(file: &Arc<str>, text: &str, layer: Layer) -> Result<Node, Diagnostics> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(Diagnostics(vec![Diagnostic::error(
+            None,
+            format!("{file}: larger than {} MiB", MAX_FILE_BYTES / 1024 / 1024),
+        )]));
+    }
+    let mut docs = parse_yaml(file, text, layer).map_err(|d| Diagnostics(vec![d]))?;
+    match docs.len() {
+        1 => Ok(docs.remove(0)),
+        0 => Err(Diagnostics(vec![Diagnostic::error(
+            Some(crate::source::Location::new(file, 1, 1)),
+            "the file is empty",
+        )
+        .with_hint("start with `apiVersion: ojek.dev/v1` and `kind: App`")])),
+        n => Err(Diagnostics(vec![Diagnostic::error(
+            Some(docs[1].loc.clone()),
+            format!("expected one YAML document, found {n}"),
+        )
+        .with_hint("put each app in its own file")])),
+    }
+}
+
+fn kind_of(node: &Node) -> Option<&str> {
+    match &node.get(&Path::root().key("kind"))?.value {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// What kind of document a text holds (`App`, `Platform`), if it says.
+pub fn document_kind(text: &str) -> Option<String> {
+    let file: Arc<str> = Arc::from("<probe>");
+    let docs = parse_yaml(&file, text, Layer::Manifest).ok()?;
+    docs.first().and_then(kind_of).map(str::to_string)
+}
+
+/// Parses and checks an app manifest, reading `fromFile` content through `files`.
+pub fn load_app(file: &str, text: &str, files: &dyn FileReader) -> Result<LoadedApp, Diagnostics> {
+    let file: Arc<str> = Arc::from(file);
+    let mut node = single_document(&file, text, Layer::Manifest)?;
+    if kind_of(&node) == Some("Platform") {
+        return Err(Diagnostics(vec![Diagnostic::error(
+            Some(node.loc.clone()),
+            "this is a platform file, not an app manifest",
+        )
+        .with_hint("pass it with --platform")]));
+    }
+    let mut diags = Diagnostics::default();
+    schema::check(schema::app_schema(), &node, &mut diags);
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+    // Environment overrides are labelled with their layer so that explain can tell them apart.
+    if let Some(Value::Map(envs)) = node_mut(&mut node, "environments").map(|n| &mut n.value) {
+        for (key, env) in envs.iter_mut() {
+            env.set_layer(&Layer::Environment(Arc::from(key.name.as_str())));
+        }
+    }
+    fill_from_files(&mut node, &file, files, &mut diags);
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+    let app: App = deserialize(&node, &mut diags).ok_or_else(|| {
+        diags.sort();
+        diags.clone()
+    })?;
+    Ok(LoadedApp { file, node, app })
+}
+
+fn node_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
+    match &mut node.value {
+        Value::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == key).map(|(_, n)| n),
+        _ => None,
+    }
+}
+
+/// Replaces every `files.<path>.fromFile: x` (in the body and in environment overrides) by
+/// `content:` holding the file's text, located at the `fromFile` line.
+fn fill_from_files(node: &mut Node, file: &Arc<str>, files: &dyn FileReader, diags: &mut Diagnostics) {
+    fn visit(node: &mut Node, file: &Arc<str>, files: &dyn FileReader, diags: &mut Diagnostics, in_files: bool) {
+        let Value::Map(entries) = &mut node.value else {
+            return;
+        };
+        if in_files {
+            for (_, spec) in entries.iter_mut() {
+                let Value::Map(fields) = &mut spec.value else {
+                    continue;
+                };
+                let Some(pos) = fields.iter().position(|(k, _)| k.name == "fromFile") else {
+                    continue;
+                };
+                let (key, value) = fields.remove(pos);
+                let Value::String(rel) = &value.value else {
+                    continue;
+                };
+                match files.read(file, rel) {
+                    Ok(text) if text.len() > crate::load::MAX_FILE_BYTES => diags.push(
+                        Diagnostic::error(Some(value.loc.clone()), format!("`{rel}` is too large")),
+                    ),
+                    Ok(text) => fields.push((
+                        Key {
+                            name: "content".into(),
+                            loc: key.loc.clone(),
+                        },
+                        Node {
+                            value: Value::String(text),
+                            loc: value.loc.clone(),
+                            layer: value.layer.clone(),
+                        },
+                    )),
+                    Err(e) => diags.push(
+                        Diagnostic::error(Some(value.loc.clone()), format!("cannot read `{rel}`: {e}"))
+                            .with_hint("fromFile paths are relative to the manifest's directory"),
+                    ),
+                }
+            }
+            return;
+        }
+        for (key, child) in entries.iter_mut() {
+            visit(child, file, files, diags, key.name == "files");
+        }
+    }
+    visit(node, file, files, diags, false);
+}
+
+fn deserialize<T: DeserializeOwned>(node: &Node, diags: &mut Diagnostics) -> Option<T> {
+    match serde_json::from_value::<T>(node.to_json()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.push(Diagnostic::error(Some(node.loc.clone()), format!("invalid manifest: {e}")));
+            None
+        }
+    }
+}
+
+/// The names of the environments a manifest overrides.
+pub fn override_names(loaded: &LoadedApp) -> Vec<String> {
+    loaded.app.environments.keys().cloned().collect()
+}
+
+/// Merges the overrides of `env` (if the manifest has any) and validates the result.
+pub fn resolve(loaded: &LoadedApp, env: &str) -> Result<ResolvedApp, Diagnostics> {
+    let mut base = loaded.node.clone();
+    let overrides = match &mut base.value {
+        Value::Map(entries) => entries
+            .iter()
+            .position(|(k, _)| k.name == "environments")
+            .map(|i| entries.remove(i).1),
+        _ => None,
+    };
+    if let Some(over) = overrides.as_ref().and_then(|o| o.get(&Path::root().key(env))) {
+        base.merge(over);
+    }
+    let mut diags = Diagnostics::default();
+    schema::check(schema::app_schema(), &base, &mut diags);
+    let app: Option<App> = if diags.has_errors() {
+        None
+    } else {
+        deserialize(&base, &mut diags)
+    };
+    if let Some(app) = &app {
+        validate::validate_app(app, &base, &mut diags);
+    }
+    diags.sort();
+    match app {
+        Some(app) if !diags.has_errors() => Ok(ResolvedApp {
+            env: env.to_string(),
+            app,
+            node: base,
+        }),
+        _ => Err(diags),
+    }
+}
+
+/// Validates the base manifest and every environment it overrides; returns all diagnostics
+/// (errors and warnings), sorted and without duplicates.
+pub fn validate_all(loaded: &LoadedApp, extra_envs: &[String]) -> Diagnostics {
+    let mut all = Diagnostics::default();
+    let mut envs: Vec<String> = override_names(loaded);
+    for e in extra_envs {
+        if !envs.contains(e) {
+            envs.push(e.clone());
+        }
+    }
+    // The base manifest must be valid on its own too: an environment without overrides uses it.
+    let mut names = vec![String::new()];
+    names.extend(envs);
+    for env in names {
+        match resolve(loaded, &env) {
+            Ok(_) => {}
+            Err(d) => all.0.extend(d.0),
+        }
+    }
+    all.sort();
+    all
+}
+
+/// Parses and fully checks a platform file.
+pub fn load_platform(file: &str, text: &str) -> Result<LoadedPlatform, Diagnostics> {
+    let file: Arc<str> = Arc::from(file);
+    let node = single_document(&file, text, Layer::Platform)?;
+    if kind_of(&node) == Some("App") {
+        return Err(Diagnostics(vec![Diagnostic::error(
+            Some(node.loc.clone()),
+            "this is an app manifest, not a platform file",
+        )]));
+    }
+    let mut diags = Diagnostics::default();
+    schema::check(schema::platform_schema(), &node, &mut diags);
+    if diags.has_errors() {
+        diags.sort();
+        return Err(diags);
+    }
+    let platform: Platform = deserialize(&node, &mut diags).ok_or_else(|| diags.clone())?;
+    validate::validate_platform(&platform, &node, &mut diags);
+    diags.sort();
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(LoadedPlatform { node, platform })
+}

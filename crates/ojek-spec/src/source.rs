@@ -1,0 +1,620 @@
+//! YAML documents as a tree that remembers where every value was written.
+//!
+//! Serde-based YAML crates forget locations once a value is deserialised. ojek needs them
+//! twice: for errors (`file:line:column`) and for `explain` (which manifest line, or which
+//! environment override, a generated field came from). So the manifest is first read into a
+//! [`Node`] tree with a [`Location`] and a [`Layer`] on every node; the typed manifest is
+//! deserialised from that tree later, and the tree is kept beside it for lookups.
+//!
+//! Scalars follow the YAML 1.2 core schema: `yes`/`no`/`on`/`off` are strings, not booleans.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::diagnostic::Diagnostic;
+
+/// Most nodes one document may expand to (aliases included): a guard against "billion laughs".
+pub const MAX_NODES: usize = 1_000_000;
+/// Deepest nesting accepted; deeper documents are rejected rather than risking the stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// A place in a source file. Lines and columns count from 1.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    /// File name as the user gave it (or a label such as `<api>` for uploaded text).
+    pub file: Arc<str>,
+    /// Line, from 1.
+    pub line: u32,
+    /// Column, from 1.
+    pub column: u32,
+}
+
+impl Location {
+    /// A location at `line:column` of `file`.
+    pub fn new(file: &Arc<str>, line: u32, column: u32) -> Self {
+        Location {
+            file: file.clone(),
+            line,
+            column,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// Which layer of configuration a node belongs to; `explain` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "layer", content = "name", rename_all = "camelCase")]
+pub enum Layer {
+    /// The app manifest's body.
+    Manifest,
+    /// An `environments.<name>` override in the app manifest.
+    Environment(Arc<str>),
+    /// The platform file.
+    Platform,
+}
+
+/// One segment of a path into a document.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Segment {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index.
+    Index(usize),
+}
+
+/// A path into a document, displayed as `processes.web.routes[0].host`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Path(pub Vec<Segment>);
+
+impl Path {
+    /// The empty path (the document root).
+    pub fn root() -> Self {
+        Path(Vec::new())
+    }
+    /// This path extended by a key.
+    pub fn key(&self, key: &str) -> Self {
+        let mut p = self.clone();
+        p.0.push(Segment::Key(key.to_string()));
+        p
+    }
+    /// This path extended by an index.
+    pub fn index(&self, index: usize) -> Self {
+        let mut p = self.clone();
+        p.0.push(Segment::Index(index));
+        p
+    }
+    /// Parses `a.b[0].c`; keys containing dots can be written `a["x.y"]`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut segs = Vec::new();
+        let mut rest = text;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix("[\"") {
+                let end = r.find("\"]")?;
+                segs.push(Segment::Key(r[..end].to_string()));
+                rest = &r[end + 2..];
+            } else if let Some(r) = rest.strip_prefix('[') {
+                let end = r.find(']')?;
+                segs.push(Segment::Index(r[..end].parse().ok()?));
+                rest = &r[end + 1..];
+            } else {
+                let r = rest.strip_prefix('.').unwrap_or(rest);
+                let end = r.find(['.', '[']).unwrap_or(r.len());
+                if end == 0 {
+                    return None;
+                }
+                segs.push(Segment::Key(r[..end].to_string()));
+                rest = &r[end..];
+            }
+        }
+        Some(Path(segs))
+    }
+    /// True when `self` equals `other` or lies inside it.
+    pub fn starts_with(&self, other: &Path) -> bool {
+        self.0.starts_with(&other.0)
+    }
+}
+
+impl fmt::Display for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for seg in &self.0 {
+            match seg {
+                Segment::Key(k) if k.contains(['.', '[', ']', '"']) || k.is_empty() => {
+                    write!(f, "[\"{k}\"]")?
+                }
+                Segment::Key(k) if first => write!(f, "{k}")?,
+                Segment::Key(k) => write!(f, ".{k}")?,
+                Segment::Index(i) => write!(f, "[{i}]")?,
+            }
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// A mapping key with its own location (for "unknown field" errors).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Key {
+    /// The key text.
+    pub name: String,
+    /// Where the key was written.
+    pub loc: Location,
+}
+
+/// A YAML value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `null`, `~` or nothing.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string (any quoted scalar, or a plain one that is no other type).
+    String(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in source order; keys are unique.
+    Map(Vec<(Key, Node)>),
+}
+
+/// A value with the place it was written and the layer it belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The value.
+    pub value: Value,
+    /// Where it starts.
+    pub loc: Location,
+    /// Which configuration layer wrote it.
+    pub layer: Layer,
+}
+
+impl Node {
+    /// The node at `path`, if present.
+    pub fn get(&self, path: &Path) -> Option<&Node> {
+        let mut node = self;
+        for seg in &path.0 {
+            node = match (seg, &node.value) {
+                (Segment::Key(k), Value::Map(entries)) => {
+                    &entries.iter().find(|(key, _)| &key.name == k)?.1
+                }
+                (Segment::Index(i), Value::Seq(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// The key at the end of `path` (its location is where the field name was written).
+    pub fn key_at(&self, path: &Path) -> Option<&Key> {
+        let (last, parent) = path.0.split_last()?;
+        let parent = self.get(&Path(parent.to_vec()))?;
+        match (last, &parent.value) {
+            (Segment::Key(k), Value::Map(entries)) => {
+                entries.iter().find(|(key, _)| &key.name == k).map(|(k, _)| k)
+            }
+            _ => None,
+        }
+    }
+
+    /// The entries of a mapping node (empty for other nodes).
+    pub fn entries(&self) -> &[(Key, Node)] {
+        match &self.value {
+            Value::Map(e) => e,
+            _ => &[],
+        }
+    }
+
+    /// A short name for the node's type, for error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// Converts to JSON (locations are dropped).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+            Value::String(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Re-labels this node and all below it with `layer`.
+    pub fn set_layer(&mut self, layer: &Layer) {
+        self.layer = layer.clone();
+        match &mut self.value {
+            Value::Seq(items) => items.iter_mut().for_each(|n| n.set_layer(layer)),
+            Value::Map(entries) => entries.iter_mut().for_each(|(_, n)| n.set_layer(layer)),
+            _ => {}
+        }
+    }
+
+    /// Overlays `over` on `self`, like a JSON merge patch that keeps locations: mappings merge
+    /// key by key, `null` removes a key, anything else replaces the value (lists included).
+    pub fn merge(&mut self, over: &Node) {
+        match (&mut self.value, &over.value) {
+            (Value::Map(base), Value::Map(overs)) => {
+                for (key, value) in overs {
+                    let existing = base.iter().position(|(k, _)| k.name == key.name);
+                    match (existing, &value.value) {
+                        (Some(i), Value::Null) => {
+                            base.remove(i);
+                        }
+                        (None, Value::Null) => {}
+                        (Some(i), _) => base[i].1.merge(value),
+                        (None, _) => base.push((key.clone(), value.clone())),
+                    }
+                }
+            }
+            _ => *self = over.clone(),
+        }
+    }
+}
+
+/// Parses YAML text into documents. Syntax errors, duplicate keys, non-scalar keys, too deep
+/// nesting or too many nodes are reported as diagnostics; this never panics.
+pub fn parse_yaml(file: &Arc<str>, text: &str, layer: Layer) -> Result<Vec<Node>, Diagnostic> {
+    let mut builder = Builder {
+        file: file.clone(),
+        layer,
+        stack: Vec::new(),
+        docs: Vec::new(),
+        anchors: HashMap::new(),
+        error: None,
+        nodes: 0,
+    };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, true) {
+        let m = e.marker();
+        return Err(Diagnostic::error(
+            Some(marker_loc(file, m)),
+            format!("invalid YAML: {}", e.info()),
+        ));
+    }
+    if let Some(err) = builder.error {
+        return Err(err);
+    }
+    Ok(builder.docs)
+}
+
+fn marker_loc(file: &Arc<str>, m: &Marker) -> Location {
+    Location::new(file, m.line() as u32, m.col() as u32 + 1)
+}
+
+enum Frame {
+    Seq(Node, usize),
+    Map(Node, usize, Option<Key>),
+}
+
+struct Builder {
+    file: Arc<str>,
+    layer: Layer,
+    stack: Vec<Frame>,
+    docs: Vec<Node>,
+    anchors: HashMap<usize, Node>,
+    error: Option<Diagnostic>,
+    nodes: usize,
+}
+
+impl Builder {
+    fn fail(&mut self, loc: Location, msg: impl Into<String>) {
+        if self.error.is_none() {
+            self.error = Some(Diagnostic::error(Some(loc), msg));
+        }
+    }
+
+    fn push_value(&mut self, node: Node, anchor: usize) {
+        self.nodes += count_nodes(&node);
+        if self.nodes > MAX_NODES {
+            let loc = node.loc.clone();
+            self.fail(loc, format!("document expands to more than {MAX_NODES} values"));
+            return;
+        }
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq(seq, _)) => {
+                if let Value::Seq(items) = &mut seq.value {
+                    items.push(node);
+                }
+            }
+            Some(Frame::Map(map, _, pending)) => match pending.take() {
+                None => {
+                    let name = match &node.value {
+                        Value::String(s) => s.clone(),
+                        Value::Int(i) => i.to_string(),
+                        Value::Float(f) => f.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        Value::Null => "null".to_string(),
+                        Value::Seq(_) | Value::Map(_) => {
+                            let loc = node.loc.clone();
+                            self.fail(loc, "mapping keys must be plain values, not lists or mappings");
+                            return;
+                        }
+                    };
+                    let dup = map.entries().iter().any(|(k, _)| k.name == name);
+                    if dup {
+                        let loc = node.loc.clone();
+                        self.fail(loc, format!("duplicate key `{name}`"));
+                        return;
+                    }
+                    *pending = Some(Key {
+                        name,
+                        loc: node.loc,
+                    });
+                }
+                Some(key) => {
+                    if let Value::Map(entries) = &mut map.value {
+                        entries.push((key, node));
+                    }
+                }
+            },
+        }
+    }
+
+    fn open(&mut self, value: Value, anchor: usize, loc: Location) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.fail(loc.clone(), format!("nesting deeper than {MAX_DEPTH} levels"));
+        }
+        let node = Node {
+            value: value.clone(),
+            loc,
+            layer: self.layer.clone(),
+        };
+        self.stack.push(match value {
+            Value::Seq(_) => Frame::Seq(node, anchor),
+            _ => Frame::Map(node, anchor, None),
+        });
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        Value::Map(entries) => 1 + entries.iter().map(|(_, n)| count_nodes(n)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        let loc = marker_loc(&self.file, &mark);
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = resolve_scalar(text, style, tag.as_ref());
+                let node = Node {
+                    value,
+                    loc,
+                    layer: self.layer.clone(),
+                };
+                self.push_value(node, anchor);
+            }
+            Event::SequenceStart(anchor, _) => self.open(Value::Seq(Vec::new()), anchor, loc),
+            Event::MappingStart(anchor, _) => self.open(Value::Map(Vec::new()), anchor, loc),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq(n, a)) => (n, a),
+                    Some(Frame::Map(n, a, _)) => (n, a),
+                    None => return,
+                };
+                // Nodes are counted as they are added to a parent; a closed collection only
+                // counts itself here to avoid counting its children twice.
+                self.nodes = self.nodes.saturating_sub(count_nodes(&node) - 1);
+                self.push_value(node, anchor);
+            }
+            Event::Alias(id) => match self.anchors.get(&id).cloned() {
+                Some(node) => self.push_value(node, 0),
+                None => self.fail(loc, "alias refers to an unknown anchor"),
+            },
+            Event::Nothing
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd => {}
+        }
+    }
+}
+
+fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
+    if let Some(tag) = tag {
+        if tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:" {
+            match tag.suffix.as_str() {
+                "str" => return Value::String(text),
+                "null" => return Value::Null,
+                _ => {}
+            }
+        }
+    }
+    if style != TScalarStyle::Plain {
+        return Value::String(text);
+    }
+    match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(i) = parse_int(&text) {
+        return Value::Int(i);
+    }
+    if looks_like_float(&text) {
+        if let Ok(f) = text.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::String(text)
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    let (neg, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let parsed = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse::<i64>().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -parsed } else { parsed })
+}
+
+fn looks_like_float(text: &str) -> bool {
+    let t = text.trim_start_matches(['-', '+']);
+    !t.is_empty()
+        && t.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.')
+        && t.bytes().any(|b| b.is_ascii_digit())
+        && t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Node>, Diagnostic> {
+        parse_yaml(&Arc::from("t.yaml"), text, Layer::Manifest)
+    }
+
+    #[test]
+    fn locations_are_one_based_and_point_at_values() {
+        let docs = parse("a:\n  b: 3\n  c: [x, 'y']\n").expect("valid");
+        let root = &docs[0];
+        let b = root.get(&Path::parse("a.b").expect("path")).expect("a.b");
+        assert_eq!((b.loc.line, b.loc.column), (2, 6));
+        assert_eq!(b.value, Value::Int(3));
+        let key = root.key_at(&Path::parse("a.c").expect("path")).expect("key");
+        assert_eq!((key.loc.line, key.loc.column), (3, 3));
+        let y = root.get(&Path::parse("a.c[1]").expect("path")).expect("y");
+        assert_eq!(y.value, Value::String("y".into()));
+    }
+
+    #[test]
+    fn core_schema_scalars() {
+        let docs = parse("[yes, no, on, 1, -2, 0x10, 1.5, .inf, null, ~, '1', true, 1e3, 1.2.3]")
+            .expect("valid");
+        let Value::Seq(items) = &docs[0].value else {
+            panic!("not a list")
+        };
+        let v: Vec<_> = items.iter().map(|n| n.value.clone()).collect();
+        assert_eq!(v[0], Value::String("yes".into()));
+        assert_eq!(v[2], Value::String("on".into()));
+        assert_eq!(v[3], Value::Int(1));
+        assert_eq!(v[4], Value::Int(-2));
+        assert_eq!(v[5], Value::Int(16));
+        assert_eq!(v[6], Value::Float(1.5));
+        assert_eq!(v[7], Value::Float(f64::INFINITY));
+        assert_eq!(v[8], Value::Null);
+        assert_eq!(v[9], Value::Null);
+        assert_eq!(v[10], Value::String("1".into()));
+        assert_eq!(v[11], Value::Bool(true));
+        assert_eq!(v[12], Value::Float(1000.0));
+        assert_eq!(v[13], Value::String("1.2.3".into()));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors_with_location() {
+        let err = parse("a: 1\nb: 2\na: 3\n").expect_err("duplicate");
+        assert!(err.message.contains("duplicate key `a`"), "{err:?}");
+        assert_eq!(err.location.as_ref().map(|l| l.line), Some(3));
+    }
+
+    #[test]
+    fn syntax_errors_have_locations() {
+        let err = parse("a:\n  b: [1, 2\n").expect_err("unclosed");
+        assert!(err.message.starts_with("invalid YAML"), "{err:?}");
+        assert!(err.location.is_some());
+    }
+
+    #[test]
+    fn aliases_expand_and_billion_laughs_is_refused() {
+        let docs = parse("a: &x {k: 1}\nb: *x\n").expect("valid");
+        assert_eq!(docs[0].get(&Path::parse("b.k").expect("p")).map(|n| &n.value), Some(&Value::Int(1)));
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse(&bomb).expect_err("bomb");
+        assert!(err.message.contains("more than"), "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(200) + &"]".repeat(200);
+        let err = parse(&text).expect_err("deep");
+        assert!(err.message.contains("nesting"), "{err:?}");
+    }
+
+    #[test]
+    fn merge_overlays_maps_and_null_deletes() {
+        let base = parse("a: {x: 1, y: 2}\nl: [1, 2]\n").expect("b").remove(0);
+        let mut over = parse_yaml(&Arc::from("o.yaml"), "a: {y: 3, x: null, z: 4}\nl: [9]\n", Layer::Environment("prod".into()))
+            .expect("o")
+            .remove(0);
+        over.set_layer(&Layer::Environment("prod".into()));
+        let mut merged = base.clone();
+        merged.merge(&over);
+        assert_eq!(
+            merged.to_json(),
+            serde_json::json!({"a": {"y": 3, "z": 4}, "l": [9]})
+        );
+        let y = merged.get(&Path::parse("a.y").expect("p")).expect("y");
+        assert_eq!(y.layer, Layer::Environment("prod".into()));
+        assert_eq!(&*y.loc.file, "o.yaml");
+    }
+
+    #[test]
+    fn path_round_trips() {
+        for p in ["a.b[0].c", "processes.web", "files[\"/etc/app.conf\"].content", "x[3]"] {
+            assert_eq!(Path::parse(p).expect(p).to_string(), p);
+        }
+    }
+}

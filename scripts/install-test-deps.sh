@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Install the Python dependencies of the test validators (tools/validate/requirements.txt).
+# Idempotent: a fast no-op when every pinned package is already installed at its version.
+# Python only; Debian packages are handled elsewhere.
+#
+# Environment: PYTHON (default python3).
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+req="$repo_root/tools/validate/requirements.txt"
+python="${PYTHON:-python3}"
+
+if ! command -v "$python" >/dev/null 2>&1; then
+    echo "install-test-deps: $python not found" >&2
+    exit 1
+fi
+
+# Exit 0 when every "name==version" line of the requirements file is installed.
+satisfied() {
+    "$python" - "$req" <<'EOF'
+import re, sys
+from importlib import metadata
+
+def norm(n):
+    return re.sub(r"[-_.]+", "-", n).lower()
+
+installed = {}
+for dist in metadata.distributions():
+    name = dist.metadata["Name"]
+    if name:
+        installed.setdefault(norm(name), dist.version)
+missing = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.split("#", 1)[0].strip()
+    if not line:
+        continue
+    name, sep, version = line.partition("==")
+    if not sep:
+        sys.exit(1)  # not a plain pin: let pip decide
+    if installed.get(norm(name.strip())) != version.strip():
+        missing.append(line)
+if missing:
+    print("install-test-deps: need " + ", ".join(missing), file=sys.stderr)
+    sys.exit(1)
+EOF
+}
+
+if satisfied 2>/dev/null; then
+    exit 0
+fi
+
+echo "install-test-deps: installing Python packages from tools/validate/requirements.txt" >&2
+PIP_BREAK_SYSTEM_PACKAGES=1 "$python" -m pip install --quiet --disable-pip-version-check \
+    --root-user-action=ignore --no-input -r "$req"
+
+if ! satisfied; then
+    echo "install-test-deps: requirements still not satisfied after pip install" >&2
+    exit 1
+fi
