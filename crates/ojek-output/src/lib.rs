@@ -11,3 +11,6 @@ pub mod yaml;
 
 pub use doc::{Doc, Param, Rendered};
 pub use origin::{Origin, OriginKind, Sources};
+pub mod bind;
+pub mod support;
+pub use support::Support;
