@@ -80,13 +80,21 @@ pub fn fill(src: &Sources, template: &str, resource: Option<&str>) -> String {
 }
 
 /// Resolves the env value at manifest path `path` for `target`.
-pub fn resolve(src: &Sources, target: TargetKind, value: &EnvValue, path: &str) -> Result<Resolved, Diagnostic> {
+pub fn resolve(
+    src: &Sources,
+    target: TargetKind,
+    value: &EnvValue,
+    path: &str,
+) -> Result<Resolved, Diagnostic> {
     let mut origin = src.manifest(path);
     let parts = match value {
         EnvValue::Number(n) => vec![Part::Text(n.to_string())],
         EnvValue::Bool(b) => vec![Part::Text(b.to_string())],
         EnvValue::Secret(s) => {
-            origin.note = format!("key `{}` of secret `{}`; the value is never rendered", s.key, s.secret);
+            origin.note = format!(
+                "key `{}` of secret `{}`; the value is never rendered",
+                s.key, s.secret
+            );
             vec![Part::Secret {
                 name: s.secret.clone(),
                 key: s.key.clone(),
@@ -94,7 +102,8 @@ pub fn resolve(src: &Sources, target: TargetKind, value: &EnvValue, path: &str) 
             }]
         }
         EnvValue::Text(t) => {
-            let pieces = split_interpolations(t).map_err(|e| Diagnostic::error(origin.location.clone(), e).with_path(path))?;
+            let pieces = split_interpolations(t)
+                .map_err(|e| Diagnostic::error(origin.location.clone(), e).with_path(path))?;
             let mut parts = Vec::new();
             let mut notes = Vec::new();
             for piece in pieces {
@@ -102,23 +111,46 @@ pub fn resolve(src: &Sources, target: TargetKind, value: &EnvValue, path: &str) 
                     Piece::Text(t) => parts.push(Part::Text(t)),
                     Piece::Ref(r) => {
                         let res = src.app.app.resources.get(&r.resource).ok_or_else(|| {
-                            Diagnostic::error(origin.location.clone(), format!("unknown resource `{}`", r.resource)).with_path(path)
-                        })?;
-                        let binding = src.platform.platform.bindings.of(res.kind).get(&r.output).ok_or_else(|| {
                             Diagnostic::error(
                                 origin.location.clone(),
-                                format!("the platform does not bind output `{}` of {} resources", r.output, res.kind.as_str()),
+                                format!("unknown resource `{}`", r.resource),
                             )
                             .with_path(path)
-                            .with_hint(format!("ask the platform team to add bindings.{}.{} to the platform file", res.kind.as_str(), r.output))
                         })?;
+                        let binding = src
+                            .platform
+                            .platform
+                            .bindings
+                            .of(res.kind)
+                            .get(&r.output)
+                            .ok_or_else(|| {
+                                Diagnostic::error(
+                                    origin.location.clone(),
+                                    format!(
+                                        "the platform does not bind output `{}` of {} resources",
+                                        r.output,
+                                        res.kind.as_str()
+                                    ),
+                                )
+                                .with_path(path)
+                                .with_hint(format!(
+                                    "ask the platform team to add bindings.{}.{} to the platform file",
+                                    res.kind.as_str(),
+                                    r.output
+                                ))
+                            })?;
                         let source = match target {
                             TargetKind::Kubernetes => &binding.kubernetes,
                             TargetKind::Nomad => &binding.nomad,
                         };
-                        let bpath = format!("bindings.{}.{}.{}", res.kind.as_str(), r.output, target.as_str());
+                        origin = origin.with_input(format!("resources.{}", r.resource));
+                        let bpath =
+                            format!("bindings.{}.{}.{}", res.kind.as_str(), r.output, target.as_str());
                         if let Some(loc) = src.platform_note(&bpath, "").location {
-                            notes.push(format!("${{resources.{}.{}}} bound by platform {bpath} ({loc})", r.resource, r.output));
+                            notes.push(format!(
+                                "${{resources.{}.{}}} bound by platform {bpath} ({loc})",
+                                r.resource, r.output
+                            ));
                         }
                         match (&source.value, &source.secret, &source.key) {
                             (Some(v), _, _) => parts.push(Part::Text(fill(src, v, Some(&r.resource)))),
@@ -128,7 +160,11 @@ pub fn resolve(src: &Sources, target: TargetKind, value: &EnvValue, path: &str) 
                                 from_manifest: false,
                             }),
                             _ => {
-                                return Err(Diagnostic::error(origin.location.clone(), format!("binding {bpath} is incomplete")).with_path(path));
+                                return Err(Diagnostic::error(
+                                    origin.location.clone(),
+                                    format!("binding {bpath} is incomplete"),
+                                )
+                                .with_path(path));
                             }
                         }
                     }
@@ -149,5 +185,8 @@ pub fn resolve(src: &Sources, target: TargetKind, value: &EnvValue, path: &str) 
     if joined.is_empty() {
         joined.push(Part::Text(String::new()));
     }
-    Ok(Resolved { parts: joined, origin })
+    Ok(Resolved {
+        parts: joined,
+        origin,
+    })
 }

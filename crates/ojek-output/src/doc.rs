@@ -67,6 +67,31 @@ impl Doc {
         self.origins.insert(pointer.to_string(), origin);
     }
 
+    /// Puts `child` at `pointer` (creating parents), keeping the child's origins and params
+    /// under that pointer. Lets renderers build parts (a pod template, a container) apart.
+    pub fn graft(&mut self, pointer: &str, child: Doc) {
+        set_pointer(&mut self.value, pointer, child.value);
+        for (p, o) in child.origins {
+            self.origins.insert(format!("{pointer}{p}"), o);
+        }
+        for mut param in child.params {
+            param.pointer = format!("{pointer}{}", param.pointer);
+            self.params.push(param);
+        }
+    }
+
+    /// Appends `child` to the array at `pointer` (creating it), keeping its origins.
+    pub fn push(&mut self, pointer: &str, child: Doc) {
+        let len = match self.value.pointer(pointer) {
+            Some(Value::Array(a)) => a.len(),
+            _ => {
+                set_pointer(&mut self.value, pointer, Value::Array(Vec::new()));
+                0
+            }
+        };
+        self.graft(&format!("{pointer}/{len}"), child);
+    }
+
     /// Marks a field as a packaging parameter.
     pub fn param(&mut self, pointer: &str, name: impl Into<String>, prefix: Option<String>) {
         if let Some(v) = self.value.pointer(pointer) {
@@ -164,7 +189,12 @@ fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
     for (i, part) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
         if !cur.is_object() && !cur.is_array() {
-            *cur = Value::Object(Default::default());
+            // A missing container is an array when it is indexed by a number.
+            *cur = if part.bytes().all(|b| b.is_ascii_digit()) && !part.is_empty() {
+                Value::Array(Vec::new())
+            } else {
+                Value::Object(Default::default())
+            };
         }
         cur = match cur {
             Value::Array(a) => {
@@ -204,16 +234,28 @@ mod tests {
     fn origin_falls_back_to_nearest_ancestor() {
         let mut d = Doc::new(json!({"spec": {"a": 1, "b": {"c": 2}}}), Origin::default("root"));
         d.trace("/spec/b", Origin::default("b"));
-        assert_eq!(d.origin("/spec/b/c").map(|(p, o)| (p, o.note.as_str())), Some(("/spec/b", "b")));
+        assert_eq!(
+            d.origin("/spec/b/c").map(|(p, o)| (p, o.note.as_str())),
+            Some(("/spec/b", "b"))
+        );
         assert_eq!(d.origin("/spec/a").map(|(p, _)| p), Some(""));
     }
 
     #[test]
     fn set_creates_parents() {
         let mut d = Doc::new(json!({}), Origin::default("root"));
-        d.set("/metadata/labels/app.kubernetes.io~1name", json!("x"), Origin::default("l"));
-        assert_eq!(d.value, json!({"metadata": {"labels": {"app.kubernetes.io/name": "x"}}}));
+        d.set(
+            "/metadata/labels/app.kubernetes.io~1name",
+            json!("x"),
+            Origin::default("l"),
+        );
+        assert_eq!(
+            d.value,
+            json!({"metadata": {"labels": {"app.kubernetes.io/name": "x"}}})
+        );
         let leaves = d.leaves();
         assert_eq!(leaves[0].0, "/metadata/labels/app.kubernetes.io~1name");
+        d.set("/spec/items/0/name", json!("a"), Origin::default("i"));
+        assert_eq!(d.value["spec"]["items"], json!([{"name": "a"}]));
     }
 }

@@ -40,6 +40,9 @@ pub struct Origin {
     pub field: Option<String>,
     /// Why: how the value was derived, or the reason for a default.
     pub note: String,
+    /// Other manifest fields the value was derived from (`resources.db` for `${resources.db.url}`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<String>,
 }
 
 impl Origin {
@@ -51,6 +54,7 @@ impl Origin {
             location: None,
             field: None,
             note: reason.into(),
+            inputs: Vec::new(),
         }
     }
 
@@ -67,7 +71,17 @@ impl Origin {
             location: Some(node.loc.clone()),
             field: Some(path.to_string()).filter(|p| !p.is_empty()),
             note: note.into(),
+            inputs: Vec::new(),
         }
+    }
+
+    /// Adds a manifest field the value was derived from.
+    pub fn with_input(mut self, field: impl Into<String>) -> Self {
+        let f = field.into();
+        if !self.inputs.contains(&f) {
+            self.inputs.push(f);
+        }
+        self
     }
 
     /// Replaces the note.

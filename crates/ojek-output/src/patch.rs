@@ -17,7 +17,12 @@ fn matches(patch: &Patch, doc: &Doc) -> bool {
 /// Applies the patches of `hatch` (found at manifest path `base`, e.g. `targets.kubernetes`)
 /// to `objects`, then appends its raw objects. Every problem is reported; on any error the
 /// objects may be partly patched and must be discarded.
-pub fn apply(objects: &mut Vec<Doc>, hatch: &EscapeHatch, src: &Sources, base: &str) -> Result<(), Diagnostics> {
+pub fn apply(
+    objects: &mut Vec<Doc>,
+    hatch: &EscapeHatch,
+    src: &Sources,
+    base: &str,
+) -> Result<(), Diagnostics> {
     let mut diags = Diagnostics::default();
     for (i, patch) in hatch.patches.iter().enumerate() {
         let path = format!("{base}.patches[{i}]");
@@ -38,16 +43,17 @@ pub fn apply(objects: &mut Vec<Doc>, hatch: &EscapeHatch, src: &Sources, base: &
                 };
                 if let Err(e) = json_patch::patch(&mut doc.value, &parsed) {
                     diags.push(
-                        err(src, &path, format!("cannot apply to {}: {e}", doc.id()))
-                            .with_hint("paths are JSON pointers into the generated object; see `ojek render` output"),
+                        err(src, &path, format!("cannot apply to {}: {e}", doc.id())).with_hint(
+                            "paths are JSON pointers into the generated object; see `ojek render` output",
+                        ),
                     );
                     continue;
                 }
                 for op in ops {
-                    if let Some(p) = op.get("path").and_then(Value::as_str) {
-                        if doc.value.pointer(p).is_some() {
-                            doc.origins.insert(p.to_string(), origin.clone());
-                        }
+                    if let Some(p) = op.get("path").and_then(Value::as_str)
+                        && doc.value.pointer(p).is_some()
+                    {
+                        doc.origins.insert(p.to_string(), origin.clone());
                     }
                 }
             }

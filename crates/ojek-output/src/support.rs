@@ -17,14 +17,28 @@ pub struct Support {
 impl Support {
     /// Reports that `target` cannot express the manifest field at `path`, and why.
     /// `alternative` tells the user what to do instead.
-    pub fn unsupported(&mut self, src: &Sources, target: TargetKind, path: &str, why: &str, alternative: &str) {
+    pub fn unsupported(
+        &mut self,
+        src: &Sources,
+        target: TargetKind,
+        path: &str,
+        why: &str,
+        alternative: &str,
+    ) {
         let loc = src.manifest(path).location;
         let best_effort = Path::parse(path).is_some_and(|p| {
-            src.app.app.best_effort.iter().any(|b| Path::parse(b).is_some_and(|b| p.starts_with(&b)))
+            src.app
+                .app
+                .best_effort
+                .iter()
+                .any(|b| Path::parse(b).is_some_and(|b| p.starts_with(&b)))
         });
         let target_name = target.as_str();
         let d = if best_effort {
-            Diagnostic::warning(loc, format!("{target_name} cannot express this; dropped (listed in bestEffort): {why}"))
+            Diagnostic::warning(
+                loc,
+                format!("{target_name} cannot express this; dropped (listed in bestEffort): {why}"),
+            )
         } else {
             Diagnostic::error(loc, format!("{target_name} cannot express this: {why}")).with_hint(format!(
                 "{alternative}; or list `{path}` under bestEffort to drop it for {target_name} with a warning"

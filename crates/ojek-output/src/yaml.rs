@@ -177,8 +177,8 @@ fn quote(s: &str) -> String {
 }
 
 const RESERVED: &[&str] = &[
-    "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", ".nan", ".inf",
-    "-.inf", "+.inf", "<<", "=",
+    "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", ".nan", ".inf", "-.inf",
+    "+.inf", "<<", "=",
 ];
 
 fn is_plain_safe(s: &str) -> bool {
@@ -196,7 +196,10 @@ fn is_plain_safe(s: &str) -> bool {
     }
     s.chars().all(|c| {
         c.is_ascii_alphanumeric()
-            || matches!(c, ' ' | '_' | '.' | '/' | ':' | '@' | '=' | '+' | '-' | '(' | ')' | '$' | ';' | '<' | '>' | '^')
+            || matches!(
+                c,
+                ' ' | '_' | '.' | '/' | ':' | '@' | '=' | '+' | '-' | '(' | ')' | '$' | ';' | '<' | '>' | '^'
+            )
     })
 }
 
@@ -273,8 +276,19 @@ mod tests {
             any::<i64>().prop_map(|i| json!(i)),
             "\\PC{0,12}".prop_map(Value::String),
             "[ -~\n\t]{0,30}".prop_map(Value::String),
-            prop_oneof![Just("yes"), Just("1.5"), Just("0x1F"), Just("- a"), Just("a: b"), Just("#x"), Just(" x"), Just("@y"), Just("1e3"), Just("~")]
-                .prop_map(|s| Value::String(s.to_string())),
+            prop_oneof![
+                Just("yes"),
+                Just("1.5"),
+                Just("0x1F"),
+                Just("- a"),
+                Just("a: b"),
+                Just("#x"),
+                Just(" x"),
+                Just("@y"),
+                Just("1e3"),
+                Just("~")
+            ]
+            .prop_map(|s| Value::String(s.to_string())),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
             prop_oneof![

@@ -15,7 +15,10 @@ pub mod validate;
 pub mod values;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use load::{FileReader, LoadedApp, LoadedPlatform, NoFiles, ResolvedApp, load_app, load_platform, resolve, validate_all};
+pub use load::{
+    FileReader, LoadedApp, LoadedPlatform, NoFiles, ResolvedApp, load_app, load_platform, resolve,
+    validate_all,
+};
 pub use manifest::App;
 pub use platform::{Platform, TargetKind};
 pub use source::{Layer, Location, Node, Path};

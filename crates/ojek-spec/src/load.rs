@@ -80,16 +80,20 @@ fn single_document(file: &Arc<str>, text: &str, layer: Layer) -> Result<Node, Di
     let mut docs = parse_yaml(file, text, layer).map_err(|d| Diagnostics(vec![d]))?;
     match docs.len() {
         1 => Ok(docs.remove(0)),
-        0 => Err(Diagnostics(vec![Diagnostic::error(
-            Some(crate::source::Location::new(file, 1, 1)),
-            "the file is empty",
-        )
-        .with_hint("start with `apiVersion: ojek.dev/v1` and `kind: App`")])),
-        n => Err(Diagnostics(vec![Diagnostic::error(
-            Some(docs[1].loc.clone()),
-            format!("expected one YAML document, found {n}"),
-        )
-        .with_hint("put each app in its own file")])),
+        0 => Err(Diagnostics(vec![
+            Diagnostic::error(
+                Some(crate::source::Location::new(file, 1, 1)),
+                "the file is empty",
+            )
+            .with_hint("start with `apiVersion: ojek.dev/v1` and `kind: App`"),
+        ])),
+        n => Err(Diagnostics(vec![
+            Diagnostic::error(
+                Some(docs[1].loc.clone()),
+                format!("expected one YAML document, found {n}"),
+            )
+            .with_hint("put each app in its own file"),
+        ])),
     }
 }
 
@@ -112,11 +116,13 @@ pub fn load_app(file: &str, text: &str, files: &dyn FileReader) -> Result<Loaded
     let file: Arc<str> = Arc::from(file);
     let mut node = single_document(&file, text, Layer::Manifest)?;
     if kind_of(&node) == Some("Platform") {
-        return Err(Diagnostics(vec![Diagnostic::error(
-            Some(node.loc.clone()),
-            "this is a platform file, not an app manifest",
-        )
-        .with_hint("pass it with --platform")]));
+        return Err(Diagnostics(vec![
+            Diagnostic::error(
+                Some(node.loc.clone()),
+                "this is a platform file, not an app manifest",
+            )
+            .with_hint("pass it with --platform"),
+        ]));
     }
     let mut diags = Diagnostics::default();
     schema::check(schema::app_schema(), &node, &mut diags);
@@ -152,7 +158,13 @@ fn node_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
 /// Replaces every `files.<path>.fromFile: x` (in the body and in environment overrides) by
 /// `content:` holding the file's text, located at the `fromFile` line.
 fn fill_from_files(node: &mut Node, file: &Arc<str>, files: &dyn FileReader, diags: &mut Diagnostics) {
-    fn visit(node: &mut Node, file: &Arc<str>, files: &dyn FileReader, diags: &mut Diagnostics, in_files: bool) {
+    fn visit(
+        node: &mut Node,
+        file: &Arc<str>,
+        files: &dyn FileReader,
+        diags: &mut Diagnostics,
+        in_files: bool,
+    ) {
         let Value::Map(entries) = &mut node.value else {
             return;
         };
@@ -169,9 +181,10 @@ fn fill_from_files(node: &mut Node, file: &Arc<str>, files: &dyn FileReader, dia
                     continue;
                 };
                 match files.read(file, rel) {
-                    Ok(text) if text.len() > crate::load::MAX_FILE_BYTES => diags.push(
-                        Diagnostic::error(Some(value.loc.clone()), format!("`{rel}` is too large")),
-                    ),
+                    Ok(text) if text.len() > crate::load::MAX_FILE_BYTES => diags.push(Diagnostic::error(
+                        Some(value.loc.clone()),
+                        format!("`{rel}` is too large"),
+                    )),
                     Ok(text) => fields.push((
                         Key {
                             name: "content".into(),
@@ -202,7 +215,10 @@ fn deserialize<T: DeserializeOwned>(node: &Node, diags: &mut Diagnostics) -> Opt
     match serde_json::from_value::<T>(node.to_json()) {
         Ok(v) => Some(v),
         Err(e) => {
-            diags.push(Diagnostic::error(Some(node.loc.clone()), format!("invalid manifest: {e}")));
+            diags.push(Diagnostic::error(
+                Some(node.loc.clone()),
+                format!("invalid manifest: {e}"),
+            ));
             None
         }
     }

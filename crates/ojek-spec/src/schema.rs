@@ -62,11 +62,11 @@ fn add_override_defs(schema: &mut J) {
     let mut new_defs = Map::new();
     for (name, def) in &defs {
         let mut copy = def.clone();
-        if name == "Metadata" {
-            if let Some(props) = copy.get_mut("properties").and_then(J::as_object_mut) {
-                props.remove("name");
-                props.remove("team");
-            }
+        if name == "Metadata"
+            && let Some(props) = copy.get_mut("properties").and_then(J::as_object_mut)
+        {
+            props.remove("name");
+            props.remove("team");
         }
         make_partial(&mut copy);
         new_defs.insert(format!("{OVERRIDE_PREFIX}{name}"), copy);
@@ -87,10 +87,10 @@ fn make_partial(v: &mut J) {
     match v {
         J::Object(obj) => {
             obj.remove("required");
-            if let Some(J::String(r)) = obj.get_mut("$ref") {
-                if let Some(name) = r.strip_prefix("#/$defs/") {
-                    *r = format!("#/$defs/{OVERRIDE_PREFIX}{name}");
-                }
+            if let Some(J::String(r)) = obj.get_mut("$ref")
+                && let Some(name) = r.strip_prefix("#/$defs/")
+            {
+                *r = format!("#/$defs/{OVERRIDE_PREFIX}{name}");
             }
             obj.values_mut().for_each(make_partial);
         }
@@ -156,15 +156,15 @@ impl Checker<'_> {
             }
             return;
         }
-        if let Some(types) = schema_types(schema) {
-            if !types.iter().any(|t| type_matches(t, node)) {
-                out.push(err(
-                    node,
-                    path,
-                    format!("expected {}, found {}", describe_types(&types), show_node(node)),
-                ));
-                return;
-            }
+        if let Some(types) = schema_types(schema)
+            && !types.iter().any(|t| type_matches(t, node))
+        {
+            out.push(err(
+                node,
+                path,
+                format!("expected {}, found {}", describe_types(&types), show_node(node)),
+            ));
+            return;
         }
         match &node.value {
             Value::Map(entries) => self.walk_object(schema, node, entries, path, out, depth),
@@ -203,13 +203,12 @@ impl Checker<'_> {
             } else {
                 match additional {
                     Some(J::Bool(false)) => {
-                        let names: Vec<&str> =
-                            props.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
-                        let mut d = Diagnostic::error(
-                            Some(key.loc.clone()),
-                            format!("unknown field `{}`", key.name),
-                        )
-                        .with_path(&child);
+                        let names: Vec<&str> = props
+                            .map(|p| p.keys().map(String::as_str).collect())
+                            .unwrap_or_default();
+                        let mut d =
+                            Diagnostic::error(Some(key.loc.clone()), format!("unknown field `{}`", key.name))
+                                .with_path(&child);
                         d = match did_you_mean(&key.name, names.iter().copied()) {
                             Some(m) => d.with_hint(format!("did you mean `{m}`?")),
                             None => d.with_hint(format!("fields here: {}", names.join(", "))),
@@ -389,7 +388,9 @@ fn show_json(v: &J) -> String {
 
 fn show_node(node: &Node) -> String {
     match &node.value {
-        Value::String(s) if s.chars().count() > 40 => format!("a string `{}…`", s.chars().take(40).collect::<String>()),
+        Value::String(s) if s.chars().count() > 40 => {
+            format!("a string `{}…`", s.chars().take(40).collect::<String>())
+        }
         Value::String(s) => format!("`{s}`"),
         Value::Int(i) => format!("`{i}`"),
         Value::Float(f) => format!("`{f}`"),

@@ -129,7 +129,7 @@ impl fmt::Display for Path {
         let mut first = true;
         for seg in &self.0 {
             match seg {
-                Segment::Key(k) if k.contains(['.', '[', ']', '"']) || k.is_empty() => {
+                Segment::Key(k) if k.contains(['.', '[', ']', '"', '/', ' ']) || k.is_empty() => {
                     write!(f, "[\"{k}\"]")?
                 }
                 Segment::Key(k) if first => write!(f, "{k}")?,
@@ -187,9 +187,7 @@ impl Node {
         let mut node = self;
         for seg in &path.0 {
             node = match (seg, &node.value) {
-                (Segment::Key(k), Value::Map(entries)) => {
-                    &entries.iter().find(|(key, _)| &key.name == k)?.1
-                }
+                (Segment::Key(k), Value::Map(entries)) => &entries.iter().find(|(key, _)| &key.name == k)?.1,
                 (Segment::Index(i), Value::Seq(items)) => items.get(*i)?,
                 _ => return None,
             };
@@ -370,10 +368,7 @@ impl Builder {
                         self.fail(loc, format!("duplicate key `{name}`"));
                         return;
                     }
-                    *pending = Some(Key {
-                        name,
-                        loc: node.loc,
-                    });
+                    *pending = Some(Key { name, loc: node.loc });
                 }
                 Some(key) => {
                     if let Value::Map(entries) = &mut map.value {
@@ -451,13 +446,13 @@ impl MarkedEventReceiver for Builder {
 }
 
 fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
-    if let Some(tag) = tag {
-        if tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:" {
-            match tag.suffix.as_str() {
-                "str" => return Value::String(text),
-                "null" => return Value::Null,
-                _ => {}
-            }
+    if let Some(tag) = tag
+        && (tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:")
+    {
+        match tag.suffix.as_str() {
+            "str" => return Value::String(text),
+            "null" => return Value::Null,
+            _ => {}
         }
     }
     if style != TScalarStyle::Plain {
@@ -477,10 +472,10 @@ fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value
     if let Some(i) = parse_int(&text) {
         return Value::Int(i);
     }
-    if looks_like_float(&text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if looks_like_float(&text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::String(text)
 }
@@ -508,8 +503,7 @@ fn looks_like_float(text: &str) -> bool {
     !t.is_empty()
         && t.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.')
         && t.bytes().any(|b| b.is_ascii_digit())
-        && t
-            .bytes()
+        && t.bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
 }
 
@@ -536,8 +530,8 @@ mod tests {
 
     #[test]
     fn core_schema_scalars() {
-        let docs = parse("[yes, no, on, 1, -2, 0x10, 1.5, .inf, null, ~, '1', true, 1e3, 1.2.3]")
-            .expect("valid");
+        let docs =
+            parse("[yes, no, on, 1, -2, 0x10, 1.5, .inf, null, ~, '1', true, 1e3, 1.2.3]").expect("valid");
         let Value::Seq(items) = &docs[0].value else {
             panic!("not a list")
         };
@@ -574,7 +568,10 @@ mod tests {
     #[test]
     fn aliases_expand_and_billion_laughs_is_refused() {
         let docs = parse("a: &x {k: 1}\nb: *x\n").expect("valid");
-        assert_eq!(docs[0].get(&Path::parse("b.k").expect("p")).map(|n| &n.value), Some(&Value::Int(1)));
+        assert_eq!(
+            docs[0].get(&Path::parse("b.k").expect("p")).map(|n| &n.value),
+            Some(&Value::Int(1))
+        );
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..9 {
             let p = i - 1;
@@ -596,9 +593,13 @@ mod tests {
     #[test]
     fn merge_overlays_maps_and_null_deletes() {
         let base = parse("a: {x: 1, y: 2}\nl: [1, 2]\n").expect("b").remove(0);
-        let mut over = parse_yaml(&Arc::from("o.yaml"), "a: {y: 3, x: null, z: 4}\nl: [9]\n", Layer::Environment("prod".into()))
-            .expect("o")
-            .remove(0);
+        let mut over = parse_yaml(
+            &Arc::from("o.yaml"),
+            "a: {y: 3, x: null, z: 4}\nl: [9]\n",
+            Layer::Environment("prod".into()),
+        )
+        .expect("o")
+        .remove(0);
         over.set_layer(&Layer::Environment("prod".into()));
         let mut merged = base.clone();
         merged.merge(&over);
@@ -613,7 +614,12 @@ mod tests {
 
     #[test]
     fn path_round_trips() {
-        for p in ["a.b[0].c", "processes.web", "files[\"/etc/app.conf\"].content", "x[3]"] {
+        for p in [
+            "a.b[0].c",
+            "processes.web",
+            "files[\"/etc/app.conf\"].content",
+            "x[3]",
+        ] {
             assert_eq!(Path::parse(p).expect(p).to_string(), p);
         }
     }

@@ -41,7 +41,8 @@ impl Ctx<'_> {
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && s.as_bytes()[0].is_ascii_lowercase()
         && !s.ends_with('-')
 }
@@ -53,7 +54,8 @@ fn is_dns_name(s: &str) -> bool {
         && host.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !l.starts_with('-')
                 && !l.ends_with('-')
         })
@@ -74,7 +76,9 @@ fn is_qualified_name(s: &str) -> bool {
     prefix.is_none_or(is_dns_name)
         && !name.is_empty()
         && name.len() <= 63
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && name.as_bytes()[0].is_ascii_alphanumeric()
         && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
 }
@@ -82,7 +86,8 @@ fn is_qualified_name(s: &str) -> bool {
 fn is_label_value(s: &str) -> bool {
     s.is_empty()
         || (s.len() <= 63
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
             && s.as_bytes()[0].is_ascii_alphanumeric()
             && s.as_bytes()[s.len() - 1].is_ascii_alphanumeric())
 }
@@ -169,12 +174,19 @@ pub fn validate_app(app: &App, node: &Node, out: &mut Diagnostics) {
             cx.error(&p, format!("`{key}` is not a valid label key"));
         }
         if !is_label_value(value) {
-            cx.error_hint(&p, format!("`{value}` is not a valid label value"), "at most 63 characters: letters, digits, `-`, `_`, `.`");
+            cx.error_hint(
+                &p,
+                format!("`{value}` is not a valid label value"),
+                "at most 63 characters: letters, digits, `-`, `_`, `.`",
+            );
         }
     }
     for key in app.metadata.annotations.keys() {
         if !is_qualified_name(key) {
-            cx.error(&meta.key("annotations").key(key), format!("`{key}` is not a valid annotation key"));
+            cx.error(
+                &meta.key("annotations").key(key),
+                format!("`{key}` is not a valid annotation key"),
+            );
         }
     }
     for (name, res) in &app.resources {
@@ -183,9 +195,16 @@ pub fn validate_app(app: &App, node: &Node, out: &mut Diagnostics) {
             cx.error(&p, format!("resource name `{name}` must be a DNS label"));
         }
         if res.kind != ResourceKind::KafkaTopic {
-            for (field, set) in [("topic", res.topic.is_some()), ("group", res.group.is_some()), ("access", res.access.is_some())] {
+            for (field, set) in [
+                ("topic", res.topic.is_some()),
+                ("group", res.group.is_some()),
+                ("access", res.access.is_some()),
+            ] {
                 if set {
-                    cx.error(&p.key(field), format!("`{field}` is only for kafka-topic resources"));
+                    cx.error(
+                        &p.key(field),
+                        format!("`{field}` is only for kafka-topic resources"),
+                    );
                 }
             }
         }
@@ -202,7 +221,11 @@ pub fn validate_app(app: &App, node: &Node, out: &mut Diagnostics) {
         match Path::parse(field) {
             Some(target) if node.get(&target).is_some() => {}
             Some(_) => {
-                cx.error_hint(&p, format!("`{field}` is not a field of this manifest"), "list paths such as `processes.web.update.canary`");
+                cx.error_hint(
+                    &p,
+                    format!("`{field}` is not a field of this manifest"),
+                    "list paths such as `processes.web.update.canary`",
+                );
             }
             None => {
                 cx.error(&p, format!("`{field}` is not a field path"));
@@ -212,17 +235,24 @@ pub fn validate_app(app: &App, node: &Node, out: &mut Diagnostics) {
 }
 
 fn check_duration(cx: &mut Ctx, path: &Path, d: &Option<Duration>) {
-    if let Some(d) = d {
-        if d.millis().is_none() {
-            cx.error_hint(path, format!("`{d}` is not a duration"), "write durations like 30s, 1m30s, 500ms or 2h");
-        }
+    if let Some(d) = d
+        && d.millis().is_none()
+    {
+        cx.error_hint(
+            path,
+            format!("`{d}` is not a duration"),
+            "write durations like 30s, 1m30s, 500ms or 2h",
+        );
     }
 }
 
 fn check_amount(cx: &mut Ctx, path: &Path, amount: &Option<ResourceAmount>, cpu: bool) {
     let Some(a) = amount else { return };
     let mut values = [None, None];
-    for (i, (field, q)) in [("request", &a.request), ("limit", &a.limit)].into_iter().enumerate() {
+    for (i, (field, q)) in [("request", &a.request), ("limit", &a.limit)]
+        .into_iter()
+        .enumerate()
+    {
         if let Some(q) = q {
             match q.value() {
                 Some(v) if v > 0.0 => values[i] = Some(v),
@@ -240,15 +270,17 @@ fn check_amount(cx: &mut Ctx, path: &Path, amount: &Option<ResourceAmount>, cpu:
             }
         }
     }
-    if let (Some(r), Some(l)) = (values[0], values[1]) {
-        if r > l {
-            cx.error(&path.key("request"), "the request is larger than the limit");
-        }
+    if let (Some(r), Some(l)) = (values[0], values[1])
+        && r > l
+    {
+        cx.error(&path.key("request"), "the request is larger than the limit");
     }
-    if !cpu {
-        if let Some(v) = values.iter().flatten().find(|v| **v < 1024.0 * 1024.0) {
-            cx.error_hint(path, format!("{v} bytes of memory is almost certainly a mistake"), "memory needs a unit: 256Mi, 1Gi");
-        }
+    if !cpu && let Some(v) = values.iter().flatten().find(|v| **v < 1024.0 * 1024.0) {
+        cx.error_hint(
+            path,
+            format!("{v} bytes of memory is almost certainly a mistake"),
+            "memory needs a unit: 256Mi, 1Gi",
+        );
     }
 }
 
@@ -280,7 +312,11 @@ fn resolve_port<'a>(
             } else {
                 format!("name one of: {}", names.join(", "))
             };
-            cx.error_hint(path, "`port` is required when a process does not have exactly one port", hint);
+            cx.error_hint(
+                path,
+                "`port` is required when a process does not have exactly one port",
+                hint,
+            );
             None
         }
     }
@@ -290,7 +326,11 @@ fn check_env(cx: &mut Ctx, app: &App, path: &Path, env: &IndexMap<String, EnvVal
     for (key, value) in env {
         let p = path.key(key);
         if !is_env_name(key) {
-            cx.error_hint(&p, format!("`{key}` is not a valid environment variable name"), "letters, digits and `_`, not starting with a digit");
+            cx.error_hint(
+                &p,
+                format!("`{key}` is not a valid environment variable name"),
+                "letters, digits and `_`, not starting with a digit",
+            );
         }
         if key.starts_with("OJEK_") {
             cx.error(&p, "names starting with OJEK_ are reserved for the platform");
@@ -312,7 +352,11 @@ fn check_env(cx: &mut Ctx, app: &App, path: &Path, env: &IndexMap<String, EnvVal
                 if s.secret.is_empty() || s.key.is_empty() {
                     cx.error(&p, "a secret reference needs both `secret` and `key`");
                 } else if !is_dns_name(&s.secret) {
-                    cx.error_hint(&p.key("secret"), format!("`{}` is not a valid secret name", s.secret), "lowercase letters, digits, `-` and `.`");
+                    cx.error_hint(
+                        &p.key("secret"),
+                        format!("`{}` is not a valid secret name", s.secret),
+                        "lowercase letters, digits, `-` and `.`",
+                    );
                 }
             }
             EnvValue::Number(_) | EnvValue::Bool(_) => {}
@@ -329,16 +373,36 @@ fn check_reference(cx: &mut Ctx, app: &App, path: &Path, r: &Interpolation) {
                 None if names.is_empty() => "declare it under `resources`".into(),
                 None => format!("resources: {}", names.join(", ")),
             };
-            cx.error_hint(path, format!("`${{resources.{}.{}}}` refers to an unknown resource", r.resource, r.output), hint);
+            cx.error_hint(
+                path,
+                format!(
+                    "`${{resources.{}.{}}}` refers to an unknown resource",
+                    r.resource, r.output
+                ),
+                hint,
+            );
         }
         Some(res) => {
             let outputs = res.kind.outputs();
             if !outputs.contains(&r.output.as_str()) {
                 let hint = match did_you_mean(&r.output, outputs.iter().copied()) {
-                    Some(m) => format!("did you mean `{m}`? {} resources provide: {}", res.kind.as_str(), outputs.join(", ")),
+                    Some(m) => format!(
+                        "did you mean `{m}`? {} resources provide: {}",
+                        res.kind.as_str(),
+                        outputs.join(", ")
+                    ),
                     None => format!("{} resources provide: {}", res.kind.as_str(), outputs.join(", ")),
                 };
-                cx.error_hint(path, format!("`{}` is not an output of {} resource `{}`", r.output, res.kind.as_str(), r.resource), hint);
+                cx.error_hint(
+                    path,
+                    format!(
+                        "`{}` is not an output of {} resource `{}`",
+                        r.output,
+                        res.kind.as_str(),
+                        r.resource
+                    ),
+                    hint,
+                );
             }
         }
     }
@@ -348,19 +412,34 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
     let path = Path::root().key("processes").key(name);
     let kind = p.kind;
     if !is_dns_label(name) {
-        cx.error_hint(&path, format!("process name `{name}` is not a DNS label"), "lowercase letters, digits and `-`, starting with a letter");
+        cx.error_hint(
+            &path,
+            format!("process name `{name}` is not a DNS label"),
+            "lowercase letters, digits and `-`, starting with a letter",
+        );
     } else if app.metadata.name.len() + 1 + name.len() > 63 {
-        cx.error_hint(&path, format!("`{}-{name}` is longer than 63 characters", app.metadata.name), "generated object names join app and process names; shorten one");
+        cx.error_hint(
+            &path,
+            format!("`{}-{name}` is longer than 63 characters", app.metadata.name),
+            "generated object names join app and process names; shorten one",
+        );
     }
     if p.image.trim().is_empty() || p.image.contains(char::is_whitespace) {
-        cx.error(&path.key("image"), format!("`{}` is not an image reference", p.image));
+        cx.error(
+            &path.key("image"),
+            format!("`{}` is not an image reference", p.image),
+        );
     }
     check_env(cx, app, &path.key("env"), &p.env);
     let mut mounts: Vec<(&str, Path)> = Vec::new();
     for (file, spec) in &p.files {
         let fp = path.key("files").key(file);
         if !file.starts_with('/') || file.ends_with('/') {
-            cx.error_hint(&fp, format!("`{file}` must be an absolute file path"), "for example /etc/app/config.yaml");
+            cx.error_hint(
+                &fp,
+                format!("`{file}` must be an absolute file path"),
+                "for example /etc/app/config.yaml",
+            );
         }
         match (&spec.content, &spec.from_file) {
             (None, None) => {
@@ -371,10 +450,14 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
             }
             _ => {}
         }
-        if let Some(mode) = &spec.mode {
-            if mode.len() != 4 || !mode.starts_with('0') || u32::from_str_radix(mode, 8).is_err() {
-                cx.error_hint(&fp.key("mode"), format!("`{mode}` is not an octal file mode"), "write it quoted, like \"0644\"");
-            }
+        if let Some(mode) = &spec.mode
+            && (mode.len() != 4 || !mode.starts_with('0') || u32::from_str_radix(mode, 8).is_err())
+        {
+            cx.error_hint(
+                &fp.key("mode"),
+                format!("`{mode}` is not an octal file mode"),
+                "write it quoted, like \"0644\"",
+            );
         }
         mounts.push((file.as_str(), fp));
     }
@@ -384,14 +467,25 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
             cx.error(&vp, format!("volume name `{vname}` is not a DNS label"));
         }
         if !vol.path.starts_with('/') {
-            cx.error(&vp.key("path"), format!("`{}` must be an absolute path", vol.path));
+            cx.error(
+                &vp.key("path"),
+                format!("`{}` must be an absolute path", vol.path),
+            );
         }
         match (&vol.size, vol.kind) {
             (None, VolumeKind::Persistent) => {
-                cx.error_hint(&vp, "a persistent volume needs a `size`", "for example size: 10Gi");
+                cx.error_hint(
+                    &vp,
+                    "a persistent volume needs a `size`",
+                    "for example size: 10Gi",
+                );
             }
             (Some(s), _) if s.bytes().is_none() => {
-                cx.error_hint(&vp.key("size"), format!("`{s}` is not a size"), "for example 10Gi");
+                cx.error_hint(
+                    &vp.key("size"),
+                    format!("`{s}` is not a size"),
+                    "for example 10Gi",
+                );
             }
             _ => {}
         }
@@ -399,7 +493,13 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
             cx.error(&vp.key("memory"), "only ephemeral volumes can live in memory");
         }
         if vol.kind == VolumeKind::Persistent && !kind.is_long_running() {
-            cx.error(&vp, format!("persistent volumes are for services and workers, not {} processes", kind.as_str()));
+            cx.error(
+                &vp,
+                format!(
+                    "persistent volumes are for services and workers, not {} processes",
+                    kind.as_str()
+                ),
+            );
         }
         mounts.push((vol.path.as_str(), vp));
     }
@@ -414,7 +514,11 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
     for (pname, port) in &p.ports {
         let pp = path.key("ports").key(pname);
         if !is_dns_label(pname) || pname.len() > 15 {
-            cx.error_hint(&pp, format!("port name `{pname}` is invalid"), "a DNS label of at most 15 characters, like `http` or `grpc`");
+            cx.error_hint(
+                &pp,
+                format!("port name `{pname}` is invalid"),
+                "a DNS label of at most 15 characters, like `http` or `grpc`",
+            );
         }
         if port.port == 0 {
             cx.error(&pp.key("port"), "port 0 is not a port");
@@ -425,34 +529,50 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
         seen_ports.push(port.port);
     }
     if !p.routes.is_empty() && kind != ProcessKind::Service {
-        cx.error_hint(&path.key("routes"), format!("routes are for `service` processes, not `{}`", kind.as_str()), "make this process a service, or remove the routes");
+        cx.error_hint(
+            &path.key("routes"),
+            format!("routes are for `service` processes, not `{}`", kind.as_str()),
+            "make this process a service, or remove the routes",
+        );
     }
     for (i, route) in p.routes.iter().enumerate() {
         let rp = path.key("routes").index(i);
         if !is_dns_name(&route.host) {
             cx.error(&rp.key("host"), format!("`{}` is not a host name", route.host));
         }
-        if let Some(rpath) = &route.path {
-            if !rpath.starts_with('/') {
-                cx.error(&rp.key("path"), "a route path starts with `/`");
-            }
+        if let Some(rpath) = &route.path
+            && !rpath.starts_with('/')
+        {
+            cx.error(&rp.key("path"), "a route path starts with `/`");
         }
-        if let Some(port) = resolve_port(cx, &rp.key("port"), &p.ports, &route.port) {
-            if matches!(port.protocol, PortProtocol::Tcp | PortProtocol::Udp) {
-                cx.error(&rp.key("port"), "HTTP routes need an http or grpc port");
-            }
+        if let Some(port) = resolve_port(cx, &rp.key("port"), &p.ports, &route.port)
+            && matches!(port.protocol, PortProtocol::Tcp | PortProtocol::Udp)
+        {
+            cx.error(&rp.key("port"), "HTTP routes need an http or grpc port");
         }
     }
     if let Some(h) = &p.health {
-        for (probe_name, probe) in [("liveness", &h.liveness), ("readiness", &h.readiness), ("startup", &h.startup)] {
+        for (probe_name, probe) in [
+            ("liveness", &h.liveness),
+            ("readiness", &h.readiness),
+            ("startup", &h.startup),
+        ] {
             let Some(probe) = probe else { continue };
             let pp = path.key("health").key(probe_name);
-            let set = [probe.http.is_some(), probe.tcp.is_some(), probe.exec.is_some(), probe.grpc.is_some()]
-                .iter()
-                .filter(|b| **b)
-                .count();
+            let set = [
+                probe.http.is_some(),
+                probe.tcp.is_some(),
+                probe.exec.is_some(),
+                probe.grpc.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
             if set != 1 {
-                cx.error(&pp, format!("a check needs exactly one of http, tcp, exec, grpc (found {set})"));
+                cx.error(
+                    &pp,
+                    format!("a check needs exactly one of http, tcp, exec, grpc (found {set})"),
+                );
             }
             if let Some(c) = &probe.http {
                 resolve_port(cx, &pp.key("http").key("port"), &p.ports, &c.port);
@@ -466,19 +586,29 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
             if let Some(c) = &probe.grpc {
                 resolve_port(cx, &pp.key("grpc").key("port"), &p.ports, &c.port);
             }
-            if let Some(c) = &probe.exec {
-                if c.command.is_empty() {
-                    cx.error(&pp.key("exec").key("command"), "the command is empty");
-                }
+            if let Some(c) = &probe.exec
+                && c.command.is_empty()
+            {
+                cx.error(&pp.key("exec").key("command"), "the command is empty");
             }
-            for (f, d) in [("interval", &probe.interval), ("timeout", &probe.timeout), ("initialDelay", &probe.initial_delay)] {
+            for (f, d) in [
+                ("interval", &probe.interval),
+                ("timeout", &probe.timeout),
+                ("initialDelay", &probe.initial_delay),
+            ] {
                 check_duration(cx, &pp.key(f), d);
             }
             if probe.failure_threshold == Some(0) {
                 cx.error(&pp.key("failureThreshold"), "must be at least 1");
             }
             if probe_name == "readiness" && !kind.is_long_running() {
-                cx.error(&pp, format!("readiness checks are for services and workers, not {} processes", kind.as_str()));
+                cx.error(
+                    &pp,
+                    format!(
+                        "readiness checks are for services and workers, not {} processes",
+                        kind.as_str()
+                    ),
+                );
             }
         }
     }
@@ -486,7 +616,13 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
     check_amount(cx, &path.key("memory"), &p.memory, false);
     let only_long = |cx: &mut Ctx, field: &str, set: bool| {
         if set && !kind.is_long_running() {
-            cx.error(&path.key(field), format!("`{field}` is for services and workers, not {} processes", kind.as_str()));
+            cx.error(
+                &path.key(field),
+                format!(
+                    "`{field}` is for services and workers, not {} processes",
+                    kind.as_str()
+                ),
+            );
         }
     };
     only_long(cx, "scaling", p.scaling.is_some());
@@ -496,7 +632,11 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
         let sp = path.key("scaling");
         match (&s.replicas, &s.autoscale) {
             (Some(_), Some(_)) => {
-                cx.error_hint(&sp, "give `replicas` or `autoscale`, not both", "autoscaling sets the replica count itself");
+                cx.error_hint(
+                    &sp,
+                    "give `replicas` or `autoscale`, not both",
+                    "autoscaling sets the replica count itself",
+                );
             }
             (None, None) => {
                 cx.error(&sp, "scaling needs `replicas` or `autoscale`");
@@ -507,13 +647,24 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
             let ap = sp.key("autoscale");
             let zero_ok = a.kafka_lag.is_some();
             if a.min == 0 && !zero_ok {
-                cx.error_hint(&ap.key("min"), "`min` must be at least 1", "only Kafka-lag scaling can scale to zero");
+                cx.error_hint(
+                    &ap.key("min"),
+                    "`min` must be at least 1",
+                    "only Kafka-lag scaling can scale to zero",
+                );
             }
             if a.min > a.max {
-                cx.error(&ap.key("min"), format!("`min` ({}) is larger than `max` ({})", a.min, a.max));
+                cx.error(
+                    &ap.key("min"),
+                    format!("`min` ({}) is larger than `max` ({})", a.min, a.max),
+                );
             }
             if a.cpu.is_none() && a.memory.is_none() && a.kafka_lag.is_none() {
-                cx.error_hint(&ap, "autoscale needs a signal", "set cpu, memory (percent of request) or kafkaLag");
+                cx.error_hint(
+                    &ap,
+                    "autoscale needs a signal",
+                    "set cpu, memory (percent of request) or kafkaLag",
+                );
             }
             for (f, v, req) in [("cpu", a.cpu, &p.cpu), ("memory", a.memory, &p.memory)] {
                 if let Some(v) = v {
@@ -521,7 +672,11 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
                         cx.error(&ap.key(f), format!("{v}% is not a sensible target"));
                     }
                     if req.as_ref().and_then(|r| r.request.as_ref()).is_none() {
-                        cx.error_hint(&ap.key(f), format!("{f} autoscaling needs a {f} request"), format!("set processes.{name}.{f}.request: utilisation is a percentage of it"));
+                        cx.error_hint(
+                            &ap.key(f),
+                            format!("{f} autoscaling needs a {f} request"),
+                            format!("set processes.{name}.{f}.request: utilisation is a percentage of it"),
+                        );
                     }
                 }
             }
@@ -536,11 +691,24 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
                 match app.resources.get(&lag.topic) {
                     Some(r) if r.kind == ResourceKind::KafkaTopic => {
                         if r.access == Some(KafkaAccess::Produce) {
-                            cx.error(&lp.key("topic"), format!("the app only produces to `{}`; lag scaling needs a consumer", lag.topic));
+                            cx.error(
+                                &lp.key("topic"),
+                                format!(
+                                    "the app only produces to `{}`; lag scaling needs a consumer",
+                                    lag.topic
+                                ),
+                            );
                         }
                     }
                     Some(r) => {
-                        cx.error(&lp.key("topic"), format!("`{}` is a {} resource, not a kafka-topic", lag.topic, r.kind.as_str()));
+                        cx.error(
+                            &lp.key("topic"),
+                            format!(
+                                "`{}` is a {} resource, not a kafka-topic",
+                                lag.topic,
+                                r.kind.as_str()
+                            ),
+                        );
                     }
                     None => {
                         let topics: Vec<&str> = app
@@ -549,7 +717,18 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
                             .filter(|(_, r)| r.kind == ResourceKind::KafkaTopic)
                             .map(|(n, _)| n.as_str())
                             .collect();
-                        cx.error_hint(&lp.key("topic"), format!("no kafka-topic resource named `{}`", lag.topic), format!("kafka-topic resources: {}", if topics.is_empty() { "none".into() } else { topics.join(", ") }));
+                        cx.error_hint(
+                            &lp.key("topic"),
+                            format!("no kafka-topic resource named `{}`", lag.topic),
+                            format!(
+                                "kafka-topic resources: {}",
+                                if topics.is_empty() {
+                                    "none".into()
+                                } else {
+                                    topics.join(", ")
+                                }
+                            ),
+                        );
                     }
                 }
             }
@@ -567,15 +746,23 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
                 }
             }
         }
-        if let (Some(crate::values::IntOrPercent::Int(0)), Some(crate::values::IntOrPercent::Int(0))) = (&u.max_surge, &u.max_unavailable) {
-            cx.error(&up, "maxSurge and maxUnavailable cannot both be 0: the update could never progress");
+        if let (Some(crate::values::IntOrPercent::Int(0)), Some(crate::values::IntOrPercent::Int(0))) =
+            (&u.max_surge, &u.max_unavailable)
+        {
+            cx.error(
+                &up,
+                "maxSurge and maxUnavailable cannot both be 0: the update could never progress",
+            );
         }
     }
     check_duration(cx, &path.key("shutdownGracePeriod"), &p.shutdown_grace_period);
     if let Some(pl) = &p.placement {
         for (k, v) in &pl.node_selector {
             if !is_qualified_name(k) || !is_label_value(v) {
-                cx.error(&path.key("placement").key("nodeSelector").key(k), "not a valid label key and value");
+                cx.error(
+                    &path.key("placement").key("nodeSelector").key(k),
+                    "not a valid label key and value",
+                );
             }
         }
     }
@@ -586,10 +773,16 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
                 cx.error(&cp, format!("container name `{cname}` is not a DNS label"));
             }
             if cname == name {
-                cx.error(&cp, "a sidecar or init container cannot share the process's name (the main container has it)");
+                cx.error(
+                    &cp,
+                    "a sidecar or init container cannot share the process's name (the main container has it)",
+                );
             }
             if c.image.trim().is_empty() || c.image.contains(char::is_whitespace) {
-                cx.error(&cp.key("image"), format!("`{}` is not an image reference", c.image));
+                cx.error(
+                    &cp.key("image"),
+                    format!("`{}` is not an image reference", c.image),
+                );
             }
             check_env(cx, app, &cp.key("env"), &c.env);
             check_amount(cx, &cp.key("cpu"), &c.cpu, true);
@@ -597,7 +790,10 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
         }
     }
     if p.sidecars.keys().any(|k| p.init_containers.contains_key(k)) {
-        cx.error(&path.key("sidecars"), "sidecar and init container names must differ");
+        cx.error(
+            &path.key("sidecars"),
+            "sidecar and init container names must differ",
+        );
     }
     if let Some(b) = &p.disruption_budget {
         let bp = path.key("disruptionBudget");
@@ -614,7 +810,11 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
     }
     match (&p.schedule, kind) {
         (None, ProcessKind::Cron) => {
-            cx.error_hint(&path, "a cron process needs a `schedule`", "for example schedule: \"30 2 * * *\"");
+            cx.error_hint(
+                &path,
+                "a cron process needs a `schedule`",
+                "for example schedule: \"30 2 * * *\"",
+            );
         }
         (Some(s), ProcessKind::Cron) => {
             if let Err(e) = check_cron(s) {
@@ -622,7 +822,10 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
             }
         }
         (Some(_), _) => {
-            cx.error(&path.key("schedule"), format!("`schedule` is for cron processes, not {}", kind.as_str()));
+            cx.error(
+                &path.key("schedule"),
+                format!("`schedule` is for cron processes, not {}", kind.as_str()),
+            );
         }
         (None, _) => {}
     }
@@ -634,20 +837,31 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
                 Some(m) => format!("did you mean `{m}`?"),
                 None => "use an IANA name such as Asia/Jakarta or UTC".into(),
             };
-            cx.error_hint(&path.key("timeZone"), format!("`{tz}` is not an IANA time zone"), hint);
+            cx.error_hint(
+                &path.key("timeZone"),
+                format!("`{tz}` is not an IANA time zone"),
+                hint,
+            );
         }
     }
     if p.concurrency.is_some() && kind != ProcessKind::Cron {
         cx.error(&path.key("concurrency"), "`concurrency` is for cron processes");
     }
-    for (f, set) in [("retries", p.retries.is_some()), ("deadline", p.deadline.is_some())] {
+    for (f, set) in [
+        ("retries", p.retries.is_some()),
+        ("deadline", p.deadline.is_some()),
+    ] {
         if set && kind.is_long_running() {
             cx.error(&path.key(f), format!("`{f}` is for cron and job processes"));
         }
     }
     check_duration(cx, &path.key("deadline"), &p.deadline);
     if kind == ProcessKind::Service && p.ports.is_empty() {
-        cx.error_hint(&path, "a service process needs at least one port", "a process without traffic is a `worker`");
+        cx.error_hint(
+            &path,
+            "a service process needs at least one port",
+            "a process without traffic is a `worker`",
+        );
     }
 }
 
@@ -662,8 +876,14 @@ fn validate_targets(cx: &mut Ctx, targets: &Targets) {
             }
             match (&patch.json_patch, &patch.merge_patch) {
                 (Some(ops), None) => {
-                    if let Err(e) = serde_json::from_value::<json_patch_ops::Ops>(serde_json::Value::Array(ops.clone())) {
-                        cx.error_hint(&pp.key("jsonPatch"), format!("not a JSON Patch: {e}"), "operations look like {op: add, path: /spec/x, value: 1}");
+                    if let Err(e) =
+                        serde_json::from_value::<json_patch_ops::Ops>(serde_json::Value::Array(ops.clone()))
+                    {
+                        cx.error_hint(
+                            &pp.key("jsonPatch"),
+                            format!("not a JSON Patch: {e}"),
+                            "operations look like {op: add, path: /spec/x, value: 1}",
+                        );
                     }
                 }
                 (None, Some(_)) => {}
@@ -679,10 +899,17 @@ fn validate_targets(cx: &mut Ctx, targets: &Targets) {
                     && obj.get("kind").is_some_and(|v| v.is_string())
                     && obj.pointer("/metadata/name").is_some_and(|v| v.is_string());
                 if !ok {
-                    cx.error(&op, "a Kubernetes object needs apiVersion, kind and metadata.name");
+                    cx.error(
+                        &op,
+                        "a Kubernetes object needs apiVersion, kind and metadata.name",
+                    );
                 }
             } else if obj.pointer("/Job/ID").is_none_or(|v| !v.is_string()) {
-                cx.error_hint(&op, "a raw Nomad object is a whole job in the JSON API form", "{\"Job\": {\"ID\": \"…\", …}}");
+                cx.error_hint(
+                    &op,
+                    "a raw Nomad object is a whole job in the JSON API form",
+                    "{\"Job\": {\"ID\": \"…\", …}}",
+                );
             }
         }
     }
@@ -717,7 +944,10 @@ pub fn validate_platform(platform: &Platform, node: &Node, out: &mut Diagnostics
             cx.error(&ep, format!("environment name `{name}` is not a DNS label"));
         }
         let profiles: Vec<&str> = platform.profiles.keys().map(String::as_str).collect();
-        let check_profile = |cx: &mut Ctx, path: &Path, profile: &str, target: TargetKind| match platform.profiles.get(profile) {
+        let check_profile = |cx: &mut Ctx, path: &Path, profile: &str, target: TargetKind| match platform
+            .profiles
+            .get(profile)
+        {
             None => {
                 let hint = match did_you_mean(profile, profiles.iter().copied()) {
                     Some(m) => format!("did you mean `{m}`?"),
@@ -731,33 +961,61 @@ pub fn validate_platform(platform: &Platform, node: &Node, out: &mut Diagnostics
                     TargetKind::Nomad => p.nomad.is_some(),
                 };
                 if !has {
-                    cx.error(path, format!("profile `{profile}` has no {} settings", target.as_str()));
+                    cx.error(
+                        path,
+                        format!("profile `{profile}` has no {} settings", target.as_str()),
+                    );
                 }
             }
         };
         if let Some(k) = &env.kubernetes {
             if !KUBERNETES_VERSIONS.contains(&k.version.as_str()) {
-                cx.error_hint(&ep.key("kubernetes").key("version"), format!("Kubernetes {} is not supported", k.version), format!("supported: {}", KUBERNETES_VERSIONS.join(", ")));
+                cx.error_hint(
+                    &ep.key("kubernetes").key("version"),
+                    format!("Kubernetes {} is not supported", k.version),
+                    format!("supported: {}", KUBERNETES_VERSIONS.join(", ")),
+                );
             }
-            check_profile(&mut cx, &ep.key("kubernetes").key("profile"), &k.profile, TargetKind::Kubernetes);
+            check_profile(
+                &mut cx,
+                &ep.key("kubernetes").key("profile"),
+                &k.profile,
+                TargetKind::Kubernetes,
+            );
         }
         if let Some(n) = &env.nomad {
-            check_profile(&mut cx, &ep.key("nomad").key("profile"), &n.profile, TargetKind::Nomad);
+            check_profile(
+                &mut cx,
+                &ep.key("nomad").key("profile"),
+                &n.profile,
+                TargetKind::Nomad,
+            );
         }
         let has_default = match env.target {
             TargetKind::Kubernetes => env.kubernetes.is_some(),
             TargetKind::Nomad => env.nomad.is_some(),
         };
         if !has_default {
-            cx.error(&ep.key("target"), format!("the default target is {} but the environment has no `{}` section", env.target.as_str(), env.target.as_str()));
+            cx.error(
+                &ep.key("target"),
+                format!(
+                    "the default target is {} but the environment has no `{}` section",
+                    env.target.as_str(),
+                    env.target.as_str()
+                ),
+            );
         }
     }
     for (name, profile) in &platform.profiles {
         let pp = root.key("profiles").key(name);
-        if let Some(k) = &profile.kubernetes {
-            if k.ingress.is_some() && k.gateway.is_some() {
-                cx.error(&pp.key("kubernetes"), "route with `ingress` or `gateway`, not both");
-            }
+        if let Some(k) = &profile.kubernetes
+            && k.ingress.is_some()
+            && k.gateway.is_some()
+        {
+            cx.error(
+                &pp.key("kubernetes"),
+                "route with `ingress` or `gateway`, not both",
+            );
         }
         if let Some(n) = &profile.nomad {
             if n.datacenters.is_empty() {
@@ -768,20 +1026,32 @@ pub fn validate_platform(platform: &Platform, node: &Node, out: &mut Diagnostics
             }
         }
     }
-    for kind in [ResourceKind::Postgres, ResourceKind::Redis, ResourceKind::KafkaTopic, ResourceKind::S3Bucket] {
+    for kind in [
+        ResourceKind::Postgres,
+        ResourceKind::Redis,
+        ResourceKind::KafkaTopic,
+        ResourceKind::S3Bucket,
+    ] {
         for (output, binding) in platform.bindings.of(kind) {
             let bp = root.key("bindings").key(kind.as_str()).key(output);
             if !kind.outputs().contains(&output.as_str()) {
-                cx.error_hint(&bp, format!("{} resources have no output `{output}`", kind.as_str()), format!("outputs: {}", kind.outputs().join(", ")));
+                cx.error_hint(
+                    &bp,
+                    format!("{} resources have no output `{output}`", kind.as_str()),
+                    format!("outputs: {}", kind.outputs().join(", ")),
+                );
             }
             for (t, src) in [("kubernetes", &binding.kubernetes), ("nomad", &binding.nomad)] {
-                let ok = match (&src.value, &src.secret, &src.key) {
-                    (Some(_), None, None) => true,
-                    (None, Some(_), Some(_)) => true,
-                    _ => false,
-                };
+                let ok = matches!(
+                    (&src.value, &src.secret, &src.key),
+                    (Some(_), None, None) | (None, Some(_), Some(_))
+                );
                 if !ok {
-                    cx.error_hint(&bp.key(t), "give either `value`, or `secret` and `key`", "secret values stay in the cluster; ojek only references them");
+                    cx.error_hint(
+                        &bp.key(t),
+                        "give either `value`, or `secret` and `key`",
+                        "secret values stay in the cluster; ojek only references them",
+                    );
                 }
             }
         }
@@ -799,7 +1069,10 @@ mod tests {
             p,
             vec![
                 Piece::Text("postgres://".into()),
-                Piece::Ref(Interpolation { resource: "db".into(), output: "host".into() }),
+                Piece::Ref(Interpolation {
+                    resource: "db".into(),
+                    output: "host".into()
+                }),
                 Piece::Text(":5432/x${HOME}$5".into()),
             ]
         );

@@ -56,7 +56,11 @@ pub fn parse_quantity(text: &str) -> Option<f64> {
     if !ok {
         return None;
     }
-    digits.parse::<f64>().ok().map(|v| v * mult).filter(|v| v.is_finite())
+    digits
+        .parse::<f64>()
+        .ok()
+        .map(|v| v * mult)
+        .filter(|v| v.is_finite())
 }
 
 impl fmt::Display for Quantity {
@@ -247,13 +251,22 @@ impl JsonSchema for IntOrPercent {
 /// Checks a five-field cron schedule or macro; the error says which field is wrong.
 pub fn check_cron(schedule: &str) -> Result<(), String> {
     const MACROS: &[&str] = &[
-        "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly",
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
     ];
     if schedule.starts_with('@') {
         return if MACROS.contains(&schedule) {
             Ok(())
         } else {
-            Err(format!("unknown macro `{schedule}`; use one of {}", MACROS.join(", ")))
+            Err(format!(
+                "unknown macro `{schedule}`; use one of {}",
+                MACROS.join(", ")
+            ))
         };
     }
     let fields: Vec<&str> = schedule.split_whitespace().collect();
@@ -271,14 +284,20 @@ pub fn check_cron(schedule: &str) -> Result<(), String> {
             "month",
             1,
             12,
-            &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+            &[
+                "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+            ],
         ),
-        ("day of week", 0, 7, &["sun", "mon", "tue", "wed", "thu", "fri", "sat"]),
+        (
+            "day of week",
+            0,
+            7,
+            &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+        ),
     ];
     for (field, (name, lo, hi, names)) in fields.iter().zip(NAMES) {
         for part in field.split(',') {
-            check_cron_part(part, lo, hi, names)
-                .map_err(|e| format!("{name} field `{field}`: {e}"))?;
+            check_cron_part(part, lo, hi, names).map_err(|e| format!("{name} field `{field}`: {e}"))?;
         }
     }
     Ok(())
@@ -349,7 +368,13 @@ mod tests {
 
     #[test]
     fn cron() {
-        for ok in ["*/5 * * * *", "0 2 * * 1-5", "30 1 1,15 jan-jun MON", "@daily", "0 0 * * 7"] {
+        for ok in [
+            "*/5 * * * *",
+            "0 2 * * 1-5",
+            "30 1 1,15 jan-jun MON",
+            "@daily",
+            "0 0 * * 7",
+        ] {
             assert_eq!(check_cron(ok), Ok(()), "{ok}");
         }
         let err = check_cron("61 * * * *").expect_err("minute");

@@ -1,1 +1,140 @@
-fn main() {}
+//! `ojek`: the one binary. Reads files, calls the pure pipeline in `ojek-core`, writes output.
+
+mod files;
+mod render_cmd;
+mod validate_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// ojek: describe a service once; render it for Kubernetes and Nomad; see where every field came from.
+#[derive(Parser)]
+#[command(name = "ojek", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check app manifests and platform files; print every problem with file:line:column.
+    Validate {
+        /// App manifests and platform files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Platform file; found as platform.yaml beside the first manifest or above it when unset.
+        #[arg(long)]
+        platform: Option<PathBuf>,
+        /// Output as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render an app for an environment.
+    Render {
+        /// The app manifest.
+        file: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Kubernetes output format.
+        #[arg(long, value_enum, default_value_t = KubeFormat::Yaml)]
+        format: KubeFormat,
+        /// Nomad output format.
+        #[arg(long, value_enum, default_value_t = NomadFormatArg::Hcl)]
+        nomad_format: NomadFormatArg,
+        /// Write files into this directory instead of printing.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
+    /// Show where generated fields came from: manifest line, environment override, platform, default or patch.
+    Explain {
+        /// The app manifest.
+        file: PathBuf,
+        /// Object to explain: Kind/name or name. All objects when unset.
+        object: Option<String>,
+        /// Field or subtree: `spec.replicas`, `spec.template.spec.containers[0].image` or a JSON pointer.
+        field: Option<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Output as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the JSON Schema of the app manifest (or the platform file), for editor completion.
+    Schema {
+        /// Which schema.
+        #[arg(value_enum, default_value_t = SchemaKind::App)]
+        kind: SchemaKind,
+    },
+}
+
+#[derive(clap::Args)]
+struct TargetArgs {
+    /// Environment, as named in the platform file.
+    #[arg(long)]
+    env: String,
+    /// Target; the environment's default when unset.
+    #[arg(long, value_enum)]
+    target: Option<TargetArg>,
+    /// Kubernetes version, 1.33 to 1.37; the environment's when unset.
+    #[arg(long)]
+    kube_version: Option<String>,
+    /// Platform file; found as platform.yaml beside the manifest or above it when unset.
+    #[arg(long)]
+    platform: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetArg {
+    Kubernetes,
+    Nomad,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KubeFormat {
+    Yaml,
+    Json,
+    Kustomize,
+    Helm,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NomadFormatArg {
+    Hcl,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaKind {
+    App,
+    Platform,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate { files, platform, json } => validate_cmd::run(&files, platform.as_deref(), json),
+        Command::Render { file, target, format, nomad_format, output } => {
+            render_cmd::render(&file, &target, format, nomad_format, output.as_deref())
+        }
+        Command::Explain { file, object, field, target, json } => {
+            render_cmd::explain(&file, &target, object.as_deref(), field.as_deref(), json)
+        }
+        Command::Schema { kind } => {
+            let schema = match kind {
+                SchemaKind::App => ojek_core::spec::schema::app_schema(),
+                SchemaKind::Platform => ojek_core::spec::schema::platform_schema(),
+            };
+            println!("{}", serde_json::to_string_pretty(schema).unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Nothing is silently dropped: every field of the app manifest is either rendered for each
+//! target (some generated field traces back to it, see `explain`) or reported as unsupported
+//! by that target.
+//!
+//! `tests/data/everything.yaml` sets every field; the first test proves it does, by walking the
+//! manifest's JSON Schema, so a new field cannot escape this check.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use ojek_core::spec::load::load_app;
+use ojek_core::spec::platform::TargetKind;
+use ojek_core::spec::schema::app_schema;
+use ojek_core::spec::source::{Node, Path, Segment, Value as N};
+use ojek_core::{RenderOptions, render};
+use serde_json::Value;
+
+const EVERYTHING: &str = "crates/ojek-core/tests/data/everything.yaml";
+
+/// Fields that steer ojek itself rather than the output.
+const META: &[&str] = &["apiVersion", "kind", "environments", "bestEffort"];
+
+/// Fields that only constrain validation, with the reason they render nothing.
+const VALIDATION_ONLY: &[(&str, &str)] = &[(
+    "resources.*.access",
+    "checked by validation: Kafka-lag scaling needs a topic the app consumes",
+)];
+
+fn resolve<'a>(schema: &'a Value, mut s: &'a Value) -> &'a Value {
+    while let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        s = &schema["$defs"][r.trim_start_matches("#/$defs/")];
+    }
+    s
+}
+
+/// Leaf field paths of the schema, with `*` for map keys and `[]` for list items.
+fn schema_leaves(root: &Value, s: &Value, prefix: &str, depth: usize, out: &mut BTreeSet<String>) {
+    let s = resolve(root, s);
+    if depth > 12 {
+        return;
+    }
+    let join = |p: &str, k: &str| if p.is_empty() { k.to_string() } else { format!("{p}.{k}") };
+    if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Value::as_array) {
+        let mut any_object = false;
+        for a in alts {
+            let a = resolve(root, a);
+            if a.get("properties").is_some() {
+                any_object = true;
+                schema_leaves(root, a, prefix, depth + 1, out);
+            }
+        }
+        if !any_object {
+            out.insert(prefix.to_string());
+        }
+        return;
+    }
+    if let Some(props) = s.get("properties").and_then(Value::as_object) {
+        for (k, v) in props {
+            if prefix.is_empty() && META.contains(&k.as_str()) {
+                continue;
+            }
+            schema_leaves(root, v, &join(prefix, k), depth + 1, out);
+        }
+        return;
+    }
+    if let Some(add) = s.get("additionalProperties").filter(|a| a.is_object()) {
+        schema_leaves(root, add, &join(prefix, "*"), depth + 1, out);
+        return;
+    }
+    if let Some(items) = s.get("items").filter(|i| i.is_object()) {
+        schema_leaves(root, items, &format!("{prefix}[]"), depth + 1, out);
+        return;
+    }
+    out.insert(prefix.to_string());
+}
+
+/// Leaf paths of a manifest: (schema-shaped path, real path).
+fn manifest_leaves(root: &Value, s: &Value, node: &Node, shaped: &str, real: &Path, out: &mut Vec<(String, Path)>) {
+    let s = resolve(root, s);
+    let join = |p: &str, k: &str| if p.is_empty() { k.to_string() } else { format!("{p}.{k}") };
+    if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Value::as_array) {
+        if let N::Map(_) = &node.value {
+            if let Some(obj) = alts.iter().map(|a| resolve(root, a)).find(|a| a.get("properties").is_some()) {
+                manifest_leaves(root, obj, node, shaped, real, out);
+                return;
+            }
+        }
+        out.push((shaped.to_string(), real.clone()));
+        return;
+    }
+    match &node.value {
+        N::Map(entries) if s.get("properties").is_some() => {
+            for (k, v) in entries {
+                if real.0.is_empty() && META.contains(&k.name.as_str()) {
+                    continue;
+                }
+                manifest_leaves(root, &s["properties"][&k.name], v, &join(shaped, &k.name), &real.key(&k.name), out);
+            }
+        }
+        N::Map(entries) if s.get("additionalProperties").is_some_and(Value::is_object) => {
+            for (k, v) in entries {
+                manifest_leaves(root, &s["additionalProperties"], v, &join(shaped, "*"), &real.key(&k.name), out);
+            }
+        }
+        N::Seq(items) if s.get("items").is_some_and(Value::is_object) => {
+            for (i, v) in items.iter().enumerate() {
+                manifest_leaves(root, &s["items"], v, &format!("{shaped}[]"), &real.index(i), out);
+            }
+        }
+        _ => out.push((shaped.to_string(), real.clone())),
+    }
+}
+
+fn everything() -> (ojek_core::spec::LoadedApp, String) {
+    let text = std::fs::read_to_string(common::root().join(EVERYTHING)).expect("everything.yaml");
+    let loaded = load_app(EVERYTHING, &text, &common::RootReader).unwrap_or_else(|d| panic!("{d}"));
+    (loaded, text)
+}
+
+#[test]
+fn everything_manifest_sets_every_schema_field() {
+    let schema = app_schema();
+    let mut want = BTreeSet::new();
+    schema_leaves(schema, schema, "", 0, &mut want);
+    let (loaded, _) = everything();
+    let mut leaves = Vec::new();
+    manifest_leaves(schema, schema, &loaded.node, "", &Path::root(), &mut leaves);
+    let have: BTreeSet<String> = leaves.into_iter().map(|(s, _)| s).collect();
+    let missing: Vec<&String> = want.difference(&have).collect();
+    assert!(want.len() > 80, "schema walk found only {} fields", want.len());
+    assert!(missing.is_empty(), "everything.yaml does not set these schema fields: {missing:#?}");
+}
+
+fn covered_by(leaf: &Path, field: &str, min_depth: usize) -> bool {
+    Path::parse(field).is_some_and(|f| f.0.len() >= min_depth && leaf.starts_with(&f))
+}
+
+fn shaped_matches(pattern: &str, shaped: &str) -> bool {
+    let p: Vec<&str> = pattern.split('.').collect();
+    let s: Vec<&str> = shaped.split('.').collect();
+    p.len() == s.len() && p.iter().zip(&s).all(|(a, b)| a == b || *a == "*")
+}
+
+#[test]
+fn every_manifest_field_is_rendered_or_reported_for_each_target() {
+    let platform = common::platform();
+    let schema = app_schema();
+    let (loaded, text) = everything();
+    for target in [TargetKind::Kubernetes, TargetKind::Nomad] {
+        let opts = RenderOptions { env: "staging".into(), target: Some(target), kube_version: None };
+        // First pass: what the target cannot express (errors without bestEffort).
+        let unsupported: Vec<String> = match render(&loaded, &platform, &opts) {
+            Ok(r) => r.warnings.0.iter().filter_map(|d| d.path.clone()).collect(),
+            Err(d) => {
+                for e in d.errors() {
+                    assert!(e.message.contains("cannot express"), "{}: unexpected error: {e}", target.as_str());
+                }
+                d.0.iter().filter_map(|d| d.path.clone()).collect()
+            }
+        };
+        // Second pass: the same fields as bestEffort render with warnings instead.
+        let list: Vec<String> = unsupported.iter().map(|p| format!("'{p}'")).collect();
+        let text2 = text.replace("bestEffort: []", &format!("bestEffort: [{}]", list.join(", ")));
+        let loaded2 = load_app(EVERYTHING, &text2, &common::RootReader).unwrap_or_else(|d| panic!("{d}"));
+        let rendered = render(&loaded2, &platform, &opts).unwrap_or_else(|d| panic!("{}: {d}", target.as_str()));
+        let warned: BTreeSet<String> = rendered.warnings.0.iter().filter_map(|d| d.path.clone()).collect();
+        assert_eq!(warned, unsupported.iter().cloned().collect(), "{}: bestEffort turns each error into a warning", target.as_str());
+        let mut fields = BTreeSet::new();
+        let mut inputs = BTreeSet::new();
+        for doc in &rendered.objects {
+            for o in doc.origins.values() {
+                if let Some(f) = &o.field {
+                    fields.insert(f.clone());
+                }
+                inputs.extend(o.inputs.iter().cloned());
+            }
+        }
+        let other_hatch = match target {
+            TargetKind::Kubernetes => "targets.nomad",
+            TargetKind::Nomad => "targets.kubernetes",
+        };
+        let mut leaves = Vec::new();
+        manifest_leaves(schema, schema, &loaded.node, "", &Path::root(), &mut leaves);
+        let mut uncovered = Vec::new();
+        for (shaped, real) in &leaves {
+            if shaped.starts_with(other_hatch) || VALIDATION_ONLY.iter().any(|(p, _)| shaped_matches(p, shaped)) {
+                continue;
+            }
+            let min_depth = match real.0.first() {
+                Some(Segment::Key(k)) if k == "processes" => 3,
+                _ => 2,
+            };
+            let ok = fields.iter().any(|f| covered_by(real, f, min_depth))
+                || inputs.iter().any(|f| covered_by(real, f, 2))
+                || warned.iter().any(|f| covered_by(real, f, 2));
+            if !ok {
+                uncovered.push(real.to_string());
+            }
+        }
+        assert!(
+            uncovered.is_empty(),
+            "{}: manifest fields neither rendered nor reported: {uncovered:#?}",
+            target.as_str()
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! Environment variables of a task: literals go to the task's `Env`; a value with any secret
+//! part becomes a template with `Envvars: true` that reads Nomad Variables at run time.
+//!
+//! One template per variable (`secrets/env/<NAME>.env`), so that `ojek explain` can point
+//! each template at the manifest line of its variable. A template line uses the dotenv syntax
+//! Nomad parses (hashicorp/go-envparse): static text is written as a JSON string and each
+//! secret is rendered with `toJSON`, so quotes, `#` and newlines in values survive; adjacent
+//! quoted parts concatenate, so a value mixing text and secrets is one line:
+//!
+//! ```text
+//! DB_URL="postgres://app:"{{ with nomadVar "nomad/jobs/payments/db" }}{{ .password | toJSON }}{{ end }}"@db:5432/app"
+//! ```
+//!
+//! Secret values never appear in the output: only Variable paths and keys do. A manifest
+//! reference `{secret: db, key: password}` reads Variable `<secretsPath>/db`, where
+//! `secretsPath` comes from the profile (`nomad/jobs/{app}` by default); a platform binding
+//! names the full Variable path itself. Jobs read Variables through their workload identity:
+//! paths outside `nomad/jobs/<job ID>` need an ACL policy the platform team attaches.
+//! `ChangeMode` is `restart`: a rotated secret restarts the task, which is the only way a
+//! running process sees a new environment.
+
+use ojek_output::bind::{self, Part};
+use ojek_output::Origin;
+use ojek_spec::manifest::EnvValue;
+use ojek_spec::platform::TargetKind;
+use ojek_spec::source::Path;
+use serde_json::{Map, Value, json};
+
+use crate::context::{Cx, Traces, ptr};
+use crate::template;
+
+/// Default Variable path prefix of manifest secret references.
+const DEFAULT_SECRETS_PATH: &str = "nomad/jobs/{app}";
+
+/// A task's environment: the `Env` map and the env templates, with their origins.
+#[derive(Default)]
+pub(crate) struct TaskEnv {
+    /// Literal variables.
+    pub env: Map<String, Value>,
+    env_origins: Vec<(String, Origin)>,
+    /// Templates for variables with secret parts, each with its variable's origin.
+    pub templates: Vec<(Value, Origin)>,
+}
+
+impl TaskEnv {
+    /// Records the origins of the `Env` map below the task at `task_ptr`.
+    pub fn trace_env(&mut self, t: &mut Traces, task_ptr: &str) {
+        for (key, origin) in self.env_origins.drain(..) {
+            t.add(ptr(&ptr(task_ptr, "Env"), &key), origin);
+        }
+    }
+}
+
+/// Resolves the environment variables at manifest path `base` (`processes.web.env`).
+pub(crate) fn task_env(cx: &mut Cx, base: &Path, vars: &indexmap::IndexMap<String, EnvValue>) -> TaskEnv {
+    let mut out = TaskEnv::default();
+    let secrets_prefix = secrets_prefix(cx);
+    for (name, value) in vars {
+        let path = base.key(name);
+        let resolved = match bind::resolve(cx.src, TargetKind::Nomad, value, &path.to_string()) {
+            Ok(r) => r,
+            Err(d) => {
+                cx.diags.push(d);
+                continue;
+            }
+        };
+        if let Some(text) = resolved.literal() {
+            out.env.insert(name.clone(), Value::String(text));
+            out.env_origins.push((name.clone(), resolved.origin));
+            continue;
+        }
+        let mut line = format!("{name}=");
+        let mut reads = Vec::new();
+        for part in &resolved.parts {
+            match part {
+                Part::Text(t) => line.push_str(&template::escape_braces(&json_string(t))),
+                Part::Secret { name: secret, key, from_manifest } => {
+                    let var_path = if *from_manifest {
+                        format!("{}/{secret}", secrets_prefix.0)
+                    } else {
+                        secret.clone()
+                    };
+                    line.push_str(&format!(
+                        "{{{{ with nomadVar {} }}}}{{{{ {} | toJSON }}}}{{{{ end }}}}",
+                        json_string(&var_path),
+                        item(key)
+                    ));
+                    reads.push(format!("key `{key}` of Nomad Variable `{var_path}`"));
+                }
+            }
+        }
+        line.push('\n');
+        let mut origin = resolved.origin;
+        let mut note = format!("read at run time from {}; the value is never rendered", reads.join(" and "));
+        if resolved.parts.iter().any(|p| matches!(p, Part::Secret { from_manifest: true, .. })) {
+            note.push_str(&format!("; Variable paths start with {}", secrets_prefix.1));
+        }
+        if !origin.note.is_empty() {
+            note = format!("{}; {note}", origin.note);
+        }
+        origin.note = note;
+        let tmpl = json!({
+            "EmbeddedTmpl": line,
+            "DestPath": format!("secrets/env/{name}.env"),
+            "ChangeMode": "restart",
+            "Envvars": true,
+        });
+        out.templates.push((tmpl, origin));
+    }
+    out
+}
+
+/// Records the origins of an env template at `tmpl_ptr` (the variable's origin for the
+/// template, defaults with reasons for the fixed fields).
+pub(crate) fn trace_env_template(t: &mut Traces, tmpl_ptr: &str, origin: Origin) {
+    t.add(tmpl_ptr, origin);
+    t.add(
+        format!("{tmpl_ptr}/DestPath"),
+        Origin::default("one env file per variable under the task's secrets/ directory, which the alloc filesystem API does not expose"),
+    );
+    t.add(
+        format!("{tmpl_ptr}/ChangeMode"),
+        Origin::default("a running process cannot see a changed environment: restart the task when a secret changes"),
+    );
+    t.add(format!("{tmpl_ptr}/Envvars"), Origin::default("the template renders environment variables"));
+}
+
+/// The Variable path prefix for manifest secret references, and a description of where it
+/// came from for notes.
+fn secrets_prefix(cx: &Cx) -> (String, String) {
+    match &cx.profile.secrets_path {
+        Some(p) => {
+            let o = cx.profile_field("secretsPath", "");
+            let filled = cx.fill(p);
+            let at = o.location.map(|l| format!(" ({l})")).unwrap_or_default();
+            (filled.clone(), format!("`{filled}/` from platform {}.secretsPath{at}", cx.profile_path))
+        }
+        None => {
+            let filled = cx.fill(DEFAULT_SECRETS_PATH);
+            (filled.clone(), format!("`{filled}/` (default `{DEFAULT_SECRETS_PATH}`; the profile sets no secretsPath)"))
+        }
+    }
+}
+
+/// `.key` when the key is a Go template field name, else `index . "key"`.
+fn item(key: &str) -> String {
+    let mut chars = key.chars();
+    let ident = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ident { format!(".{key}") } else { format!("index . {}", json_string(key)) }
+}
+
+/// A JSON string literal: valid in dotenv double quotes (go-envparse reads JSON escapes) and
+/// as a Go template string literal.
+fn json_string(s: &str) -> String {
+    Value::String(s.to_string()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_items() {
+        assert_eq!(item("password"), ".password");
+        assert_eq!(item("api-key"), "index . \"api-key\"");
+        assert_eq!(item("1x"), "index . \"1x\"");
+        assert_eq!(json_string("a\"b\n"), "\"a\\\"b\\n\"");
+    }
+}

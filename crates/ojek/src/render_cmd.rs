@@ -1,0 +1,121 @@
+//! `ojek render` and `ojek explain`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use ojek_core::spec::load::{load_app, load_platform};
+use ojek_core::spec::platform::TargetKind;
+use ojek_core::{Format, NomadFormat, RenderOptions, Rendered};
+
+use crate::files::{FsReader, find_platform, read_text, write_all};
+use crate::{KubeFormat, NomadFormatArg, TargetArg, TargetArgs};
+
+/// Renders, or prints the diagnostics and returns the exit code.
+fn render_app(file: &Path, args: &TargetArgs) -> Result<Result<(Rendered, String), ExitCode>> {
+    let name = file.display().to_string();
+    let text = read_text(file)?;
+    let platform_path = find_platform(args.platform.as_deref(), file)?;
+    let platform_text = read_text(&platform_path)?;
+    let platform = match load_platform(&platform_path.display().to_string(), &platform_text) {
+        Ok(p) => p,
+        Err(d) => {
+            eprint!("{d}");
+            return Ok(Err(ExitCode::from(1)));
+        }
+    };
+    let loaded = match load_app(&name, &text, &FsReader) {
+        Ok(l) => l,
+        Err(d) => {
+            eprint!("{d}");
+            return Ok(Err(ExitCode::from(1)));
+        }
+    };
+    let opts = RenderOptions {
+        env: args.env.clone(),
+        target: args.target.map(|t| match t {
+            TargetArg::Kubernetes => TargetKind::Kubernetes,
+            TargetArg::Nomad => TargetKind::Nomad,
+        }),
+        kube_version: args.kube_version.clone(),
+    };
+    match ojek_core::render(&loaded, &platform, &opts) {
+        Ok(r) => {
+            eprint!("{}", r.warnings);
+            Ok(Ok((r, loaded.app.metadata.name.clone())))
+        }
+        Err(d) => {
+            eprint!("{d}");
+            Ok(Err(ExitCode::from(1)))
+        }
+    }
+}
+
+/// `ojek render`.
+pub fn render(file: &Path, args: &TargetArgs, format: KubeFormat, nomad_format: NomadFormatArg, output: Option<&Path>) -> Result<ExitCode> {
+    let (rendered, app) = match render_app(file, args)? {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let format = match format {
+        KubeFormat::Yaml => Format::Yaml,
+        KubeFormat::Json => Format::Json,
+        KubeFormat::Kustomize => Format::Kustomize,
+        KubeFormat::Helm => Format::Helm,
+    };
+    let nomad_format = match nomad_format {
+        NomadFormatArg::Hcl => NomadFormat::Hcl,
+        NomadFormatArg::Json => NomadFormat::Json,
+    };
+    let files = ojek_core::package(&rendered, &app, format, nomad_format).map_err(anyhow::Error::msg)?;
+    match output {
+        Some(dir) => {
+            write_all(dir, &files)?;
+            for name in files.keys() {
+                eprintln!("wrote {}", dir.join(name).display());
+            }
+        }
+        None => {
+            let many = files.len() > 1;
+            for (name, content) in &files {
+                if many {
+                    println!("# --- {name}");
+                }
+                print!("{content}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ojek explain`.
+pub fn explain(file: &Path, args: &TargetArgs, object: Option<&str>, field: Option<&str>, json: bool) -> Result<ExitCode> {
+    let (rendered, _) = match render_app(file, args)? {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let entries = match ojek_core::explain(&rendered, object, field) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut current = String::new();
+    for e in &entries {
+        if e.object != current {
+            println!("{}", e.object);
+            current = e.object.clone();
+        }
+        let value = match &e.value {
+            serde_json::Value::String(s) if s.contains('\n') => format!("\"{}…\" ({} lines)", s.lines().next().unwrap_or(""), s.lines().count()),
+            v => v.to_string(),
+        };
+        println!("  {} = {}\n      <- {}", e.field, value, e.origin);
+    }
+    Ok(ExitCode::SUCCESS)
+}
