@@ -93,6 +93,14 @@ fn make_partial(v: &mut J) {
                 *r = format!("#/$defs/{OVERRIDE_PREFIX}{name}");
             }
             obj.values_mut().for_each(make_partial);
+            // In an override, `null` removes a key: every field and map entry may be null.
+            let nullable = |v: &mut J| *v = json!({ "anyOf": [v.take(), { "type": "null" }] });
+            if let Some(props) = obj.get_mut("properties").and_then(J::as_object_mut) {
+                props.values_mut().for_each(nullable);
+            }
+            if let Some(add) = obj.get_mut("additionalProperties").filter(|a| a.is_object()) {
+                nullable(add);
+            }
         }
         J::Array(items) => items.iter_mut().for_each(make_partial),
         _ => {}
@@ -124,6 +132,30 @@ impl Checker<'_> {
             }
         }
         schema
+    }
+
+    /// Whether `node` has a type `schema` accepts (values are checked later, for better errors).
+    fn could_match(&self, schema: &J, node: &Node, depth: usize) -> bool {
+        let s = self.resolve(schema);
+        if depth > 16 {
+            return false;
+        }
+        if s == &J::Bool(true) {
+            return true;
+        }
+        if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(J::as_array) {
+            return alts.iter().any(|a| self.could_match(a, node, depth + 1));
+        }
+        if let Some(types) = schema_types(s) {
+            return types.iter().any(|t| type_matches(t, node));
+        }
+        if let Some(vals) = allowed_values(s) {
+            let node_json = node.to_json();
+            return vals
+                .iter()
+                .any(|v| std::mem::discriminant(v) == std::mem::discriminant(&node_json));
+        }
+        true
     }
 
     fn walk(&self, schema: &J, node: &Node, path: &Path, out: &mut Diagnostics, depth: usize) {
@@ -254,16 +286,7 @@ impl Checker<'_> {
             self.walk(&synthetic, node, path, out, depth);
             return;
         }
-        let fitting: Vec<&J> = branches
-            .iter()
-            .filter(|b| {
-                let b = self.resolve(b);
-                match schema_types(b) {
-                    Some(types) => types.iter().any(|t| type_matches(t, node)),
-                    None => allowed_values(b).is_some_and(|vals| vals.iter().any(|v| json_matches(v, node))),
-                }
-            })
-            .collect();
+        let fitting: Vec<&J> = branches.iter().filter(|b| self.could_match(b, node, 0)).collect();
         match fitting.as_slice() {
             [] => {
                 let mut types = Vec::new();

@@ -282,7 +282,11 @@ impl Node {
 /// Parses YAML text into documents. Syntax errors, duplicate keys, non-scalar keys, too deep
 /// nesting or too many nodes are reported as diagnostics; this never panics.
 pub fn parse_yaml(file: &Arc<str>, text: &str, layer: Layer) -> Result<Vec<Node>, Diagnostic> {
+    let mut line_starts = vec![0];
+    line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
     let mut builder = Builder {
+        text,
+        line_starts,
         file: file.clone(),
         layer,
         stack: Vec::new(),
@@ -311,10 +315,13 @@ fn marker_loc(file: &Arc<str>, m: &Marker) -> Location {
 
 enum Frame {
     Seq(Node, usize),
-    Map(Node, usize, Option<Key>),
+    /// A mapping, its anchor, the key waiting for its value, and whether it is a flow mapping.
+    Map(Node, usize, Option<Key>, bool),
 }
 
-struct Builder {
+struct Builder<'a> {
+    text: &'a str,
+    line_starts: Vec<usize>,
     file: Arc<str>,
     layer: Layer,
     stack: Vec<Frame>,
@@ -324,7 +331,7 @@ struct Builder {
     nodes: usize,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn fail(&mut self, loc: Location, msg: impl Into<String>) {
         if self.error.is_none() {
             self.error = Some(Diagnostic::error(Some(loc), msg));
@@ -348,7 +355,7 @@ impl Builder {
                     items.push(node);
                 }
             }
-            Some(Frame::Map(map, _, pending)) => match pending.take() {
+            Some(Frame::Map(map, _, pending, _)) => match pending.take() {
                 None => {
                     let name = match &node.value {
                         Value::String(s) => s.clone(),
@@ -388,10 +395,20 @@ impl Builder {
             loc,
             layer: self.layer.clone(),
         };
+        let flow = self.char_at(&node.loc) == Some('{');
         self.stack.push(match value {
             Value::Seq(_) => Frame::Seq(node, anchor),
-            _ => Frame::Map(node, anchor, None),
+            _ => Frame::Map(node, anchor, None, flow),
         });
+    }
+
+    /// The character at a location of the source, if any.
+    fn char_at(&self, loc: &Location) -> Option<char> {
+        let start = *self.line_starts.get((loc.line as usize).checked_sub(1)?)?;
+        self.text
+            .get(start..)?
+            .chars()
+            .nth((loc.column as usize).checked_sub(1)?)
     }
 }
 
@@ -403,7 +420,7 @@ fn count_nodes(node: &Node) -> usize {
     }
 }
 
-impl MarkedEventReceiver for Builder {
+impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         if self.error.is_some() {
             return;
@@ -424,7 +441,14 @@ impl MarkedEventReceiver for Builder {
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq(n, a)) => (n, a),
-                    Some(Frame::Map(n, a, _)) => (n, a),
+                    Some(Frame::Map(mut n, a, _, flow)) => {
+                        // The parser marks a block mapping after its first key; the first key
+                        // is where a reader sees the mapping start.
+                        if !flow && let Some((k, _)) = n.entries().first() {
+                            n.loc = k.loc.clone();
+                        }
+                        (n, a)
+                    }
                     None => return,
                 };
                 // Nodes are counted as they are added to a parent; a closed collection only

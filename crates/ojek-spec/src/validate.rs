@@ -424,6 +424,13 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
             "generated object names join app and process names; shorten one",
         );
     }
+    if kind == ProcessKind::Cron && is_dns_label(name) && app.metadata.name.len() + 1 + name.len() > 52 {
+        cx.error_hint(
+            &path,
+            format!("`{}-{name}` is longer than 52 characters", app.metadata.name),
+            "Kubernetes appends 11 characters to a CronJob's name for its Jobs; shorten the app or process name",
+        );
+    }
     if p.image.trim().is_empty() || p.image.contains(char::is_whitespace) {
         cx.error(
             &path.key("image"),
@@ -513,11 +520,11 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
     let mut seen_ports: Vec<u16> = Vec::new();
     for (pname, port) in &p.ports {
         let pp = path.key("ports").key(pname);
-        if !is_dns_label(pname) || pname.len() > 15 {
+        if !is_dns_label(pname) || pname.len() > 15 || pname.contains("--") {
             cx.error_hint(
                 &pp,
                 format!("port name `{pname}` is invalid"),
-                "a DNS label of at most 15 characters, like `http` or `grpc`",
+                "at most 15 lowercase letters, digits and single `-`, like `http` or `grpc`",
             );
         }
         if port.port == 0 {
