@@ -58,7 +58,11 @@ pub fn path_to_pointer(path: &str) -> Option<String> {
 
 /// Explains every field (no object), every field of one object, or one field (or subtree).
 /// `object` is `Kind/name` or a unique `name`.
-pub fn explain(rendered: &Rendered, object: Option<&str>, field: Option<&str>) -> Result<Vec<Explanation>, String> {
+pub fn explain(
+    rendered: &Rendered,
+    object: Option<&str>,
+    field: Option<&str>,
+) -> Result<Vec<Explanation>, String> {
     let docs: Vec<_> = match object {
         None => rendered.objects.iter().collect(),
         Some(sel) => {
@@ -69,11 +73,17 @@ pub fn explain(rendered: &Rendered, object: Option<&str>, field: Option<&str>) -
                 .collect();
             if found.is_empty() {
                 let ids: Vec<String> = rendered.objects.iter().map(|d| d.id()).collect();
-                return Err(format!("no generated object `{sel}`; objects: {}", ids.join(", ")));
+                return Err(format!(
+                    "no generated object `{sel}`; objects: {}",
+                    ids.join(", ")
+                ));
             }
             if found.len() > 1 {
                 let ids: Vec<String> = found.iter().map(|d| d.id()).collect();
-                return Err(format!("`{sel}` names several objects ({}); use Kind/name", ids.join(", ")));
+                return Err(format!(
+                    "`{sel}` names several objects ({}); use Kind/name",
+                    ids.join(", ")
+                ));
             }
             found
         }
@@ -84,16 +94,20 @@ pub fn explain(rendered: &Rendered, object: Option<&str>, field: Option<&str>) -
     };
     let mut out = Vec::new();
     for doc in docs {
-        if let Some(p) = &prefix {
-            if doc.value.pointer(p).is_none() {
-                return Err(format!("{} has no field `{}`", doc.id(), field.unwrap_or_default()));
-            }
+        if let Some(p) = &prefix
+            && doc.value.pointer(p).is_none()
+        {
+            return Err(format!(
+                "{} has no field `{}`",
+                doc.id(),
+                field.unwrap_or_default()
+            ));
         }
         for (pointer, value) in doc.leaves() {
-            if let Some(p) = &prefix {
-                if !(pointer == *p || pointer.starts_with(&format!("{p}/"))) {
-                    continue;
-                }
+            if let Some(p) = &prefix
+                && !(pointer == *p || pointer.starts_with(&format!("{p}/")))
+            {
+                continue;
             }
             if let Some((_, origin)) = doc.origin(&pointer) {
                 out.push(Explanation {
@@ -119,6 +133,9 @@ mod tests {
         let path = pointer_to_path(p);
         assert_eq!(path, "spec.template.metadata.labels[\"app.kubernetes.io/name\"]");
         assert_eq!(path_to_pointer(&path).as_deref(), Some(p));
-        assert_eq!(path_to_pointer("spec.containers[0].image").as_deref(), Some("/spec/containers/0/image"));
+        assert_eq!(
+            path_to_pointer("spec.containers[0].image").as_deref(),
+            Some("/spec/containers/0/image")
+        );
     }
 }

@@ -34,7 +34,12 @@ pub enum NomadFormat {
 }
 
 /// Files of the rendered output, by relative path.
-pub fn package(rendered: &Rendered, app: &str, format: Format, nomad_format: NomadFormat) -> Result<BTreeMap<String, String>, String> {
+pub fn package(
+    rendered: &Rendered,
+    app: &str,
+    format: Format,
+    nomad_format: NomadFormat,
+) -> Result<BTreeMap<String, String>, String> {
     let mut files = BTreeMap::new();
     match rendered.target {
         TargetKind::Nomad => {
@@ -52,11 +57,17 @@ pub fn package(rendered: &Rendered, app: &str, format: Format, nomad_format: Nom
         }
         TargetKind::Kubernetes => match format {
             Format::Yaml => {
-                files.insert(format!("{app}.yaml"), to_yaml_stream(rendered.objects.iter().map(|d| &d.value)));
+                files.insert(
+                    format!("{app}.yaml"),
+                    to_yaml_stream(rendered.objects.iter().map(|d| &d.value)),
+                );
             }
             Format::Json => {
                 let items: Vec<Value> = rendered.objects.iter().map(|d| d.value.clone()).collect();
-                files.insert(format!("{app}.json"), pretty(&json!({"apiVersion": "v1", "kind": "List", "items": items})));
+                files.insert(
+                    format!("{app}.json"),
+                    pretty(&json!({"apiVersion": "v1", "kind": "List", "items": items})),
+                );
             }
             Format::Kustomize => {
                 let mut resources = Vec::new();
@@ -95,13 +106,26 @@ fn helm(rendered: &Rendered, app: &str, files: &mut BTreeMap<String, String>) {
     for doc in &rendered.objects {
         let mut value = doc.value.clone();
         if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert("namespace".into(), Value::String(format!("{RAW_MARKER}{{{{ .Release.Namespace }}}}")));
+            meta.insert(
+                "namespace".into(),
+                Value::String(format!("{RAW_MARKER}{{{{ .Release.Namespace }}}}")),
+            );
         }
         for param in &doc.params {
-            set_value(&mut values, &param.name, strip_prefix(&param.value, param.prefix.as_deref()));
-            let expr = format!(".Values.{}", param.name.split('.').map(helm_key).collect::<Vec<_>>().join(""));
+            set_value(
+                &mut values,
+                &param.name,
+                strip_prefix(&param.value, param.prefix.as_deref()),
+            );
+            let expr = format!(
+                ".Values{}",
+                param.name.split('.').map(helm_key).collect::<Vec<_>>().join("")
+            );
             let replacement = match &param.prefix {
-                Some(prefix) => Value::String(format!("{RAW_MARKER}\"{}{{{{ {expr} }}}}\"", prefix.replace('"', "\\\""))),
+                Some(prefix) => Value::String(format!(
+                    "{RAW_MARKER}\"{}{{{{ {expr} }}}}\"",
+                    prefix.replace('"', "\\\"")
+                )),
                 None => Value::String(format!("{RAW_MARKER}{{{{ {expr} }}}}")),
             };
             if let Some(slot) = value.pointer_mut(&param.pointer) {
@@ -124,7 +148,9 @@ fn helm(rendered: &Rendered, app: &str, files: &mut BTreeMap<String, String>) {
 }
 
 fn helm_key(k: &str) -> String {
-    if k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !k.starts_with(|c: char| c.is_ascii_digit()) {
+    if k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !k.starts_with(|c: char| c.is_ascii_digit())
+    {
         format!(".{k}")
     } else {
         format!(" | index \"{k}\"")
@@ -166,12 +192,12 @@ fn escape_braces(v: &mut Value) {
             while let Some(i) = rest.find(['{', '}']) {
                 out.push_str(&rest[..i]);
                 let r = &rest[i..];
-                if r.starts_with("{{") {
+                if let Some(after) = r.strip_prefix("{{") {
                     out.push_str("{{ \"{{\" }}");
-                    rest = &r[2..];
-                } else if r.starts_with("}}") {
+                    rest = after;
+                } else if let Some(after) = r.strip_prefix("}}") {
                     out.push_str("{{ \"}}\" }}");
-                    rest = &r[2..];
+                    rest = after;
                 } else {
                     out.push_str(&r[..1]);
                     rest = &r[1..];

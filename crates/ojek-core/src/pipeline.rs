@@ -17,7 +17,12 @@ pub struct RenderOptions {
 }
 
 fn unknown_env(platform: &LoadedPlatform, env: &str, loc: Option<ojek_spec::Location>) -> Diagnostic {
-    let names: Vec<&str> = platform.platform.environments.keys().map(String::as_str).collect();
+    let names: Vec<&str> = platform
+        .platform
+        .environments
+        .keys()
+        .map(String::as_str)
+        .collect();
     let hint = match did_you_mean(env, names.iter().copied()) {
         Some(m) => format!("did you mean `{m}`? Environments: {}", names.join(", ")),
         None => format!("environments in the platform file: {}", names.join(", ")),
@@ -40,11 +45,18 @@ pub fn validate_project(loaded: &LoadedApp, platform: &LoadedPlatform) -> Diagno
     }
     if !all.has_errors() {
         for (env, e) in &platform.platform.environments {
-            for (target, present) in [(TargetKind::Kubernetes, e.kubernetes.is_some()), (TargetKind::Nomad, e.nomad.is_some())] {
+            for (target, present) in [
+                (TargetKind::Kubernetes, e.kubernetes.is_some()),
+                (TargetKind::Nomad, e.nomad.is_some()),
+            ] {
                 if !present {
                     continue;
                 }
-                let opts = RenderOptions { env: env.clone(), target: Some(target), kube_version: None };
+                let opts = RenderOptions {
+                    env: env.clone(),
+                    target: Some(target),
+                    kube_version: None,
+                };
                 match render(loaded, platform, &opts) {
                     Ok(r) => all.0.extend(r.warnings.0),
                     Err(d) => all.0.extend(d.0),
@@ -57,12 +69,19 @@ pub fn validate_project(loaded: &LoadedApp, platform: &LoadedPlatform) -> Diagno
 }
 
 /// Renders `loaded` for one environment and target.
-pub fn render(loaded: &LoadedApp, platform: &LoadedPlatform, opts: &RenderOptions) -> Result<Rendered, Diagnostics> {
+pub fn render(
+    loaded: &LoadedApp,
+    platform: &LoadedPlatform,
+    opts: &RenderOptions,
+) -> Result<Rendered, Diagnostics> {
     let Some(env) = platform.platform.environments.get(&opts.env) else {
         return Err(Diagnostics(vec![unknown_env(platform, &opts.env, None)]));
     };
     let resolved = resolve(loaded, &opts.env)?;
-    let src = Sources { app: &resolved, platform };
+    let src = Sources {
+        app: &resolved,
+        platform,
+    };
     let target = opts.target.unwrap_or(env.target);
     match target {
         TargetKind::Kubernetes => ojek_kubernetes::render(&src, opts.kube_version.as_deref()),

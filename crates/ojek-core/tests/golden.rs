@@ -24,13 +24,21 @@ fn expected_files() -> BTreeMap<String, String> {
     let mut all = BTreeMap::new();
     for (stem, loaded) in common::examples() {
         for (env, e) in &platform.platform.environments {
-            let targets = [(TargetKind::Kubernetes, e.kubernetes.is_some()), (TargetKind::Nomad, e.nomad.is_some())];
+            let targets = [
+                (TargetKind::Kubernetes, e.kubernetes.is_some()),
+                (TargetKind::Nomad, e.nomad.is_some()),
+            ];
             for (target, present) in targets {
                 if !present {
                     continue;
                 }
-                let opts = RenderOptions { env: env.clone(), target: Some(target), kube_version: None };
-                let rendered = render(&loaded, &platform, &opts).unwrap_or_else(|d| panic!("{stem} {env} {}:\n{d}", target.as_str()));
+                let opts = RenderOptions {
+                    env: env.clone(),
+                    target: Some(target),
+                    kube_version: None,
+                };
+                let rendered = render(&loaded, &platform, &opts)
+                    .unwrap_or_else(|d| panic!("{stem} {env} {}:\n{d}", target.as_str()));
                 let base = format!("{stem}/{env}/{}", target.as_str());
                 if !rendered.warnings.0.is_empty() {
                     all.insert(format!("{base}/warnings.txt"), rendered.warnings.to_string());
@@ -42,7 +50,10 @@ fn expected_files() -> BTreeMap<String, String> {
                         ("kustomize", Format::Kustomize, NomadFormat::Hcl),
                         ("helm", Format::Helm, NomadFormat::Hcl),
                     ],
-                    TargetKind::Nomad => vec![("hcl", Format::Yaml, NomadFormat::Hcl), ("json", Format::Yaml, NomadFormat::Json)],
+                    TargetKind::Nomad => vec![
+                        ("hcl", Format::Yaml, NomadFormat::Hcl),
+                        ("json", Format::Yaml, NomadFormat::Json),
+                    ],
                 };
                 for (fname, format, nomad_format) in formats {
                     let files = package(&rendered, &loaded.app.metadata.name, format, nomad_format)
@@ -59,7 +70,9 @@ fn expected_files() -> BTreeMap<String, String> {
 
 fn files_on_disk(dir: &Path) -> BTreeSet<String> {
     fn walk(dir: &Path, base: &Path, out: &mut BTreeSet<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -90,7 +103,10 @@ fn rendered_examples_match_golden_files() {
     let want: BTreeSet<String> = expected.keys().cloned().collect();
     let missing: Vec<_> = want.difference(&on_disk).collect();
     let extra: Vec<_> = on_disk.difference(&want).collect();
-    assert!(missing.is_empty(), "golden files missing (run with OJEK_BLESS=1): {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "golden files missing (run with OJEK_BLESS=1): {missing:?}"
+    );
     assert!(extra.is_empty(), "stale golden files: {extra:?}");
     let mut differ = Vec::new();
     for (path, content) in &expected {
@@ -99,8 +115,15 @@ fn rendered_examples_match_golden_files() {
             differ.push(path.clone());
         }
     }
-    assert!(differ.is_empty(), "rendered output differs from golden files (review, then OJEK_BLESS=1): {differ:?}");
-    assert!(expected.len() > 50, "suspiciously few golden files: {}", expected.len());
+    assert!(
+        differ.is_empty(),
+        "rendered output differs from golden files (review, then OJEK_BLESS=1): {differ:?}"
+    );
+    assert!(
+        expected.len() > 50,
+        "suspiciously few golden files: {}",
+        expected.len()
+    );
 }
 
 #[test]
@@ -117,7 +140,10 @@ fn golden_nomad_jobs_match_the_nomad_api_schema() {
         .args(&files)
         .status()
         .expect("python3 runs (install with scripts/install-test-deps.sh)");
-    assert!(status.success(), "nomad.py rejected golden Nomad jobs (see above)");
+    assert!(
+        status.success(),
+        "nomad.py rejected golden Nomad jobs (see above)"
+    );
 }
 
 #[test]
@@ -135,5 +161,8 @@ fn golden_kubernetes_yaml_matches_official_schemas() {
         .args(&files)
         .status()
         .expect("python3 runs (install with scripts/install-test-deps.sh)");
-    assert!(status.success(), "kube.py rejected golden Kubernetes output (see above)");
+    assert!(
+        status.success(),
+        "kube.py rejected golden Kubernetes output (see above)"
+    );
 }

@@ -24,7 +24,11 @@ fn to_json(y: &yaml_rust2::Yaml) -> Value {
         Yaml::String(s) => Value::String(s.clone()),
         Yaml::Boolean(b) => Value::Bool(*b),
         Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect()),
-        Yaml::Hash(h) => Value::Object(h.iter().map(|(k, v)| (k.as_str().expect("string key").to_string(), to_json(v))).collect()),
+        Yaml::Hash(h) => Value::Object(
+            h.iter()
+                .map(|(k, v)| (k.as_str().expect("string key").to_string(), to_json(v)))
+                .collect(),
+        ),
         Yaml::Null => Value::Null,
         other => panic!("unexpected YAML node {other:?}"),
     }
@@ -89,22 +93,43 @@ fn kustomize_and_helm_mean_the_same_as_plain_yaml() {
             if e.kubernetes.is_none() {
                 continue;
             }
-            let opts = RenderOptions { env: env.clone(), target: Some(TargetKind::Kubernetes), kube_version: None };
+            let opts = RenderOptions {
+                env: env.clone(),
+                target: Some(TargetKind::Kubernetes),
+                kube_version: None,
+            };
             let rendered = render(&loaded, &platform, &opts).unwrap_or_else(|d| panic!("{stem} {env}:\n{d}"));
             let app = &loaded.app.metadata.name;
             let plain: Vec<Value> = rendered.objects.iter().map(|d| d.value.clone()).collect();
 
             let yaml = package(&rendered, app, Format::Yaml, NomadFormat::Hcl).expect("yaml");
-            assert_eq!(yaml_docs(&yaml[&format!("{app}.yaml")]), plain, "{stem} {env}: YAML stream");
+            assert_eq!(
+                yaml_docs(&yaml[&format!("{app}.yaml")]),
+                plain,
+                "{stem} {env}: YAML stream"
+            );
 
             let json = package(&rendered, app, Format::Json, NomadFormat::Hcl).expect("json");
             let list: Value = serde_json::from_str(&json[&format!("{app}.json")]).expect("json list");
-            assert_eq!(list["items"], Value::Array(plain.clone()), "{stem} {env}: JSON list");
+            assert_eq!(
+                list["items"],
+                Value::Array(plain.clone()),
+                "{stem} {env}: JSON list"
+            );
 
             let kust = package(&rendered, app, Format::Kustomize, NomadFormat::Hcl).expect("kustomize");
             let k = &yaml_docs(&kust["kustomization.yaml"])[0];
-            let resources: Vec<&str> = k["resources"].as_array().expect("resources").iter().filter_map(Value::as_str).collect();
-            assert_eq!(resources.len(), plain.len(), "{stem} {env}: kustomization lists every object");
+            let resources: Vec<&str> = k["resources"]
+                .as_array()
+                .expect("resources")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            assert_eq!(
+                resources.len(),
+                plain.len(),
+                "{stem} {env}: kustomization lists every object"
+            );
             for (file, obj) in resources.iter().zip(&plain) {
                 assert_eq!(&yaml_docs(&kust[*file])[0], obj, "{stem} {env}: {file}");
             }
@@ -113,7 +138,11 @@ fn kustomize_and_helm_mean_the_same_as_plain_yaml() {
             let values = yaml_docs(&chart["values.yaml"]).remove(0);
             assert!(yaml_docs(&chart["Chart.yaml"])[0]["apiVersion"] == "v2");
             let templates: Vec<&String> = chart.keys().filter(|k| k.starts_with("templates/")).collect();
-            assert_eq!(templates.len(), plain.len(), "{stem} {env}: one template per object");
+            assert_eq!(
+                templates.len(),
+                plain.len(),
+                "{stem} {env}: one template per object"
+            );
             for obj in &plain {
                 let kind = obj["kind"].as_str().expect("kind").to_lowercase();
                 let name = obj["metadata"]["name"].as_str().expect("name");

@@ -47,62 +47,70 @@ fn process_strategy() -> impl Strategy<Value = (String, Value)> {
         prop::option::of("[a-z]{1,6}\\.example\\.com"),
         any::<bool>(),
     )
-        .prop_map(|(name, kind, port, env, replicas, autoscale, millicores, host, secure)| {
-            let mut p = json!({"kind": kind, "image": format!("registry.example.com/{name}:1.0")});
-            let env: serde_json::Map<String, Value> = env
-                .into_iter()
-                .filter(|(k, _)| !k.starts_with("OJEK_"))
-                .map(|(k, v)| (k, Value::String(v.replace('$', "$$"))))
-                .collect();
-            p["env"] = Value::Object(env);
-            if let Some(m) = millicores {
-                p["cpu"] = json!({"request": format!("{m}m")});
-                p["memory"] = json!({"request": "128Mi", "limit": "256Mi"});
-            }
-            match kind {
-                "service" | "worker" => {
-                    if kind == "service" {
-                        p["ports"] = json!({"http": {"port": port}});
-                        if let Some(h) = host {
-                            p["routes"] = json!([{"host": h, "tls": secure}]);
+        .prop_map(
+            |(name, kind, port, env, replicas, autoscale, millicores, host, secure)| {
+                let mut p = json!({"kind": kind, "image": format!("registry.example.com/{name}:1.0")});
+                let env: serde_json::Map<String, Value> = env
+                    .into_iter()
+                    .filter(|(k, _)| !k.starts_with("OJEK_"))
+                    .map(|(k, v)| (k, Value::String(v.replace('$', "$$"))))
+                    .collect();
+                p["env"] = Value::Object(env);
+                if let Some(m) = millicores {
+                    p["cpu"] = json!({"request": format!("{m}m")});
+                    p["memory"] = json!({"request": "128Mi", "limit": "256Mi"});
+                }
+                match kind {
+                    "service" | "worker" => {
+                        if kind == "service" {
+                            p["ports"] = json!({"http": {"port": port}});
+                            if let Some(h) = host {
+                                p["routes"] = json!([{"host": h, "tls": secure}]);
+                            }
+                            p["health"] = json!({"readiness": {"http": {"path": "/ready"}}});
                         }
-                        p["health"] = json!({"readiness": {"http": {"path": "/ready"}}});
+                        match (replicas, autoscale, millicores) {
+                            (_, Some((min, max, cpu)), Some(_)) => {
+                                p["scaling"] = json!({"autoscale": {"min": min, "max": max, "cpu": cpu}})
+                            }
+                            (Some(r), _, _) => p["scaling"] = json!({"replicas": r}),
+                            _ => {}
+                        }
+                        if secure {
+                            p["security"] = json!({"runAsUser": 1000, "readOnlyRootFilesystem": true});
+                        }
                     }
-                    match (replicas, autoscale, millicores) {
-                        (_, Some((min, max, cpu)), Some(_)) => p["scaling"] = json!({"autoscale": {"min": min, "max": max, "cpu": cpu}}),
-                        (Some(r), _, _) => p["scaling"] = json!({"replicas": r}),
-                        _ => {}
+                    "cron" => {
+                        p["schedule"] = json!("*/15 * * * *");
+                        p["retries"] = json!(replicas.unwrap_or(0));
                     }
-                    if secure {
-                        p["security"] = json!({"runAsUser": 1000, "readOnlyRootFilesystem": true});
+                    _ => {
+                        p["retries"] = json!(replicas.unwrap_or(1));
                     }
                 }
-                "cron" => {
-                    p["schedule"] = json!("*/15 * * * *");
-                    p["retries"] = json!(replicas.unwrap_or(0));
-                }
-                _ => {
-                    p["retries"] = json!(replicas.unwrap_or(1));
-                }
-            }
-            (name, p)
-        })
+                (name, p)
+            },
+        )
 }
 
 fn manifest_strategy() -> impl Strategy<Value = String> {
-    ("[a-z][a-z0-9-]{0,10}[a-z0-9]", prop::collection::vec(process_strategy(), 1..4)).prop_map(|(name, procs)| {
-        let mut processes = serde_json::Map::new();
-        for (pname, p) in procs {
-            processes.entry(pname).or_insert(p);
-        }
-        let app = json!({
-            "apiVersion": "ojek.dev/v1",
-            "kind": "App",
-            "metadata": {"name": name, "team": "props"},
-            "processes": processes,
-        });
-        ojek_output::yaml::to_yaml(&app)
-    })
+    (
+        "[a-z][a-z0-9-]{0,10}[a-z0-9]",
+        prop::collection::vec(process_strategy(), 1..4),
+    )
+        .prop_map(|(name, procs)| {
+            let mut processes = serde_json::Map::new();
+            for (pname, p) in procs {
+                processes.entry(pname).or_insert(p);
+            }
+            let app = json!({
+                "apiVersion": "ojek.dev/v1",
+                "kind": "App",
+                "metadata": {"name": name, "team": "props"},
+                "processes": processes,
+            });
+            ojek_output::yaml::to_yaml(&app)
+        })
 }
 
 proptest! {

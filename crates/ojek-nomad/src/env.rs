@@ -18,9 +18,13 @@
 //! paths outside `nomad/jobs/<job ID>` need an ACL policy the platform team attaches.
 //! `ChangeMode` is `restart`: a rotated secret restarts the task, which is the only way a
 //! running process sees a new environment.
+//!
+//! Nomad interpolates `${…}` in `Env` values at run time (node attributes, `NOMAD_*`
+//! variables) and has no escape for it, so a manifest literal written `$${X}` reaches the
+//! process as `${X}` unless `X` is one of Nomad's variables.
 
-use ojek_output::bind::{self, Part};
 use ojek_output::Origin;
+use ojek_output::bind::{self, Part};
 use ojek_spec::manifest::EnvValue;
 use ojek_spec::platform::TargetKind;
 use ojek_spec::source::Path;
@@ -74,7 +78,11 @@ pub(crate) fn task_env(cx: &mut Cx, base: &Path, vars: &indexmap::IndexMap<Strin
         for part in &resolved.parts {
             match part {
                 Part::Text(t) => line.push_str(&template::escape_braces(&json_string(t))),
-                Part::Secret { name: secret, key, from_manifest } => {
+                Part::Secret {
+                    name: secret,
+                    key,
+                    from_manifest,
+                } => {
                     let var_path = if *from_manifest {
                         format!("{}/{secret}", secrets_prefix.0)
                     } else {
@@ -91,8 +99,19 @@ pub(crate) fn task_env(cx: &mut Cx, base: &Path, vars: &indexmap::IndexMap<Strin
         }
         line.push('\n');
         let mut origin = resolved.origin;
-        let mut note = format!("read at run time from {}; the value is never rendered", reads.join(" and "));
-        if resolved.parts.iter().any(|p| matches!(p, Part::Secret { from_manifest: true, .. })) {
+        let mut note = format!(
+            "read at run time from {}; the value is never rendered",
+            reads.join(" and ")
+        );
+        if resolved.parts.iter().any(|p| {
+            matches!(
+                p,
+                Part::Secret {
+                    from_manifest: true,
+                    ..
+                }
+            )
+        }) {
             note.push_str(&format!("; Variable paths start with {}", secrets_prefix.1));
         }
         if !origin.note.is_empty() {
@@ -120,9 +139,14 @@ pub(crate) fn trace_env_template(t: &mut Traces, tmpl_ptr: &str, origin: Origin)
     );
     t.add(
         format!("{tmpl_ptr}/ChangeMode"),
-        Origin::default("a running process cannot see a changed environment: restart the task when a secret changes"),
+        Origin::default(
+            "a running process cannot see a changed environment: restart the task when a secret changes",
+        ),
     );
-    t.add(format!("{tmpl_ptr}/Envvars"), Origin::default("the template renders environment variables"));
+    t.add(
+        format!("{tmpl_ptr}/Envvars"),
+        Origin::default("the template renders environment variables"),
+    );
 }
 
 /// The Variable path prefix for manifest secret references, and a description of where it
@@ -133,11 +157,17 @@ fn secrets_prefix(cx: &Cx) -> (String, String) {
             let o = cx.profile_field("secretsPath", "");
             let filled = cx.fill(p);
             let at = o.location.map(|l| format!(" ({l})")).unwrap_or_default();
-            (filled.clone(), format!("`{filled}/` from platform {}.secretsPath{at}", cx.profile_path))
+            (
+                filled.clone(),
+                format!("`{filled}/` from platform {}.secretsPath{at}", cx.profile_path),
+            )
         }
         None => {
             let filled = cx.fill(DEFAULT_SECRETS_PATH);
-            (filled.clone(), format!("`{filled}/` (default `{DEFAULT_SECRETS_PATH}`; the profile sets no secretsPath)"))
+            (
+                filled.clone(),
+                format!("`{filled}/` (default `{DEFAULT_SECRETS_PATH}`; the profile sets no secretsPath)"),
+            )
         }
     }
 }
@@ -147,7 +177,11 @@ fn item(key: &str) -> String {
     let mut chars = key.chars();
     let ident = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ident { format!(".{key}") } else { format!("index . {}", json_string(key)) }
+    if ident {
+        format!(".{key}")
+    } else {
+        format!("index . {}", json_string(key))
+    }
 }
 
 /// A JSON string literal: valid in dotenv double quotes (go-envparse reads JSON escapes) and

@@ -83,7 +83,10 @@ mod tests {
         let tricky = format!("{} {{{{ x }}}}", FILE_DELIMS.0);
         let t = file_template("/x", &tricky, "600");
         assert!(t.get("LeftDelim").is_none());
-        assert_eq!(t["EmbeddedTmpl"], format!("{} {{{{ \"{{{{\" }}}} x }}}}", FILE_DELIMS.0));
+        assert_eq!(
+            t["EmbeddedTmpl"],
+            format!("{} {{{{ \"{{{{\" }}}} x }}}}", FILE_DELIMS.0)
+        );
         assert_eq!(perms(Some("0600")), "600");
         assert_eq!(perms(None), "644");
     }

@@ -136,6 +136,7 @@ pub fn load_app(file: &str, text: &str, files: &dyn FileReader) -> Result<Loaded
             env.set_layer(&Layer::Environment(Arc::from(key.name.as_str())));
         }
     }
+    check_best_effort(&node, &mut diags);
     fill_from_files(&mut node, &file, files, &mut diags);
     if diags.has_errors() {
         diags.sort();
@@ -146,6 +147,53 @@ pub fn load_app(file: &str, text: &str, files: &dyn FileReader) -> Result<Loaded
         diags.clone()
     })?;
     Ok(LoadedApp { file, node, app })
+}
+
+/// Every `bestEffort` entry (of the body or of an override) must name a field that the body
+/// or some environment override sets: a typo would otherwise silently do nothing.
+fn check_best_effort(node: &Node, diags: &mut Diagnostics) {
+    let envs: Vec<&Node> = node
+        .get(&Path::root().key("environments"))
+        .map(|e| e.entries().iter().map(|(_, n)| n).collect())
+        .unwrap_or_default();
+    let mut lists: Vec<(Path, &Node)> = Vec::new();
+    if let Some(l) = node.get(&Path::root().key("bestEffort")) {
+        lists.push((Path::root().key("bestEffort"), l));
+    }
+    for (key, env) in node
+        .get(&Path::root().key("environments"))
+        .map(Node::entries)
+        .unwrap_or_default()
+    {
+        if let Some(l) = env.get(&Path::root().key("bestEffort")) {
+            lists.push((
+                Path::root().key("environments").key(&key.name).key("bestEffort"),
+                l,
+            ));
+        }
+    }
+    for (list_path, list) in lists {
+        let Value::Seq(items) = &list.value else { continue };
+        for (i, item) in items.iter().enumerate() {
+            let Value::String(field) = &item.value else {
+                continue;
+            };
+            let Some(target) = Path::parse(field) else {
+                continue;
+            };
+            let exists = node.get(&target).is_some() || envs.iter().any(|e| e.get(&target).is_some());
+            if !exists || target.0.first() == Some(&crate::source::Segment::Key("environments".into())) {
+                diags.push(
+                    Diagnostic::error(
+                        Some(item.loc.clone()),
+                        format!("`{field}` is not a field of this manifest"),
+                    )
+                    .with_path(list_path.index(i))
+                    .with_hint("list paths such as `processes.web.update.canary`"),
+                );
+            }
+        }
+    }
 }
 
 fn node_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {

@@ -135,9 +135,9 @@ fn environment_overrides_merge_and_null_removes() {
         !staging.app.metadata.labels.contains_key("tier"),
         "`tier: null` removes the label"
     );
+    assert_eq!(web.routes.len(), 1, "lists are replaced, not appended");
     assert_eq!(
-        staging.app.best_effort,
-        ["processes.web.health.startup"],
+        web.routes[0].host, "driver-location.staging.gojek.io",
         "lists are replaced"
     );
     assert_eq!(

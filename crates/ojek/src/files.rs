@@ -13,12 +13,19 @@ use ojek_core::spec::load::MAX_FILE_BYTES;
 pub fn read_text(path: &Path) -> Result<String> {
     let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if meta.len() > MAX_FILE_BYTES as u64 {
-        bail!("{} is larger than {} MiB", path.display(), MAX_FILE_BYTES / 1024 / 1024);
+        bail!(
+            "{} is larger than {} MiB",
+            path.display(),
+            MAX_FILE_BYTES / 1024 / 1024
+        );
     }
     let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
-        anyhow::anyhow!("{}: not UTF-8 text (invalid byte at offset {offset})", path.display())
+        anyhow::anyhow!(
+            "{}: not UTF-8 text (invalid byte at offset {offset})",
+            path.display()
+        )
     })
 }
 
@@ -43,7 +50,11 @@ pub fn find_platform(explicit: Option<&Path>, manifest: &Path) -> Result<PathBuf
         return Ok(p.to_path_buf());
     }
     let start = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut dir = if start.as_os_str().is_empty() { PathBuf::from(".") } else { start };
+    let mut dir = if start.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        start
+    };
     loop {
         let candidate = dir.join("platform.yaml");
         if candidate.is_file() {
@@ -67,7 +78,10 @@ pub fn write_all(dir: &Path, files: &std::collections::BTreeMap<String, String>)
         let path = dir.join(rel);
         let parent = path.parent().unwrap_or(dir);
         fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-        let tmp = parent.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")));
+        let tmp = parent.join(format!(
+            ".{}.tmp",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("out")
+        ));
         let mut f = fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
         f.write_all(content.as_bytes())?;
         f.sync_all()?;

@@ -114,13 +114,25 @@ enum SchemaKind {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Validate { files, platform, json } => validate_cmd::run(&files, platform.as_deref(), json),
-        Command::Render { file, target, format, nomad_format, output } => {
-            render_cmd::render(&file, &target, format, nomad_format, output.as_deref())
-        }
-        Command::Explain { file, object, field, target, json } => {
-            render_cmd::explain(&file, &target, object.as_deref(), field.as_deref(), json)
-        }
+        Command::Validate {
+            files,
+            platform,
+            json,
+        } => validate_cmd::run(&files, platform.as_deref(), json),
+        Command::Render {
+            file,
+            target,
+            format,
+            nomad_format,
+            output,
+        } => render_cmd::render(&file, &target, format, nomad_format, output.as_deref()),
+        Command::Explain {
+            file,
+            object,
+            field,
+            target,
+            json,
+        } => render_cmd::explain(&file, &target, object.as_deref(), field.as_deref(), json),
         Command::Schema { kind } => {
             let schema = match kind {
                 SchemaKind::App => ojek_core::spec::schema::app_schema(),

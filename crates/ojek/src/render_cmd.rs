@@ -52,7 +52,13 @@ fn render_app(file: &Path, args: &TargetArgs) -> Result<Result<(Rendered, String
 }
 
 /// `ojek render`.
-pub fn render(file: &Path, args: &TargetArgs, format: KubeFormat, nomad_format: NomadFormatArg, output: Option<&Path>) -> Result<ExitCode> {
+pub fn render(
+    file: &Path,
+    args: &TargetArgs,
+    format: KubeFormat,
+    nomad_format: NomadFormatArg,
+    output: Option<&Path>,
+) -> Result<ExitCode> {
     let (rendered, app) = match render_app(file, args)? {
         Ok(r) => r,
         Err(code) => return Ok(code),
@@ -89,7 +95,13 @@ pub fn render(file: &Path, args: &TargetArgs, format: KubeFormat, nomad_format: 
 }
 
 /// `ojek explain`.
-pub fn explain(file: &Path, args: &TargetArgs, object: Option<&str>, field: Option<&str>, json: bool) -> Result<ExitCode> {
+pub fn explain(
+    file: &Path,
+    args: &TargetArgs,
+    object: Option<&str>,
+    field: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
     let (rendered, _) = match render_app(file, args)? {
         Ok(r) => r,
         Err(code) => return Ok(code),
@@ -112,7 +124,11 @@ pub fn explain(file: &Path, args: &TargetArgs, object: Option<&str>, field: Opti
             current = e.object.clone();
         }
         let value = match &e.value {
-            serde_json::Value::String(s) if s.contains('\n') => format!("\"{}…\" ({} lines)", s.lines().next().unwrap_or(""), s.lines().count()),
+            serde_json::Value::String(s) if s.contains('\n') => format!(
+                "\"{}…\" ({} lines)",
+                s.lines().next().unwrap_or(""),
+                s.lines().count()
+            ),
             v => v.to_string(),
         };
         println!("  {} = {}\n      <- {}", e.field, value, e.origin);

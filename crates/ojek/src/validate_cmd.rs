@@ -78,8 +78,19 @@ pub fn run(files: &[std::path::PathBuf], platform: Option<&Path>, json: bool) ->
             eprintln!("note: {n}");
         }
         print!("{all}");
-        let summary = format!("{} file(s): {errors} error(s), {warnings} warning(s)", files.len());
-        if errors > 0 { eprintln!("{summary}") } else { println!("{summary}") }
+        let summary = format!(
+            "{} file(s): {errors} error(s), {warnings} warning(s)",
+            files.len()
+        );
+        if errors > 0 {
+            eprintln!("{summary}")
+        } else {
+            println!("{summary}")
+        }
     }
-    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

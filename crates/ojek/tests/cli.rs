@@ -9,11 +9,19 @@ fn root() -> PathBuf {
 }
 
 fn ojek(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ojek")).current_dir(root()).args(args).output().expect("run ojek")
+    Command::new(env!("CARGO_BIN_EXE_ojek"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("run ojek")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -58,30 +66,58 @@ fn validate_reports_every_error_with_location_and_hint() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("broken.yaml");
     std::fs::write(&file, BAD).expect("write");
-    std::fs::copy(root().join("examples/platform.yaml"), dir.path().join("platform.yaml")).expect("platform");
+    std::fs::copy(
+        root().join("examples/platform.yaml"),
+        dir.path().join("platform.yaml"),
+    )
+    .expect("platform");
     let out = ojek(&["validate", file.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("broken.yaml:16:7: error: processes.web.scaling.replicaz: unknown field `replicaz`"), "{t}");
+    assert!(
+        t.contains("broken.yaml:16:7: error: processes.web.scaling.replicaz: unknown field `replicaz`"),
+        "{t}"
+    );
     assert!(t.contains("did you mean `replicas`?"), "{t}");
     // Schema errors stop before cross-reference checks; fix the typo and the rest shows.
     std::fs::write(&file, BAD.replace("replicaz", "replicas")).expect("write");
     let out = ojek(&["validate", file.to_str().expect("utf8")]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
-    assert!(t.contains("broken.yaml:14:15: error: processes.web.routes[0].port: no port named `htp`"), "{t}");
+    assert!(
+        t.contains("broken.yaml:14:15: error: processes.web.routes[0].port: no port named `htp`"),
+        "{t}"
+    );
     assert!(t.contains("did you mean `http`?"), "{t}");
-    assert!(t.contains("broken.yaml:20:15: error: processes.nightly.schedule: minute field `61`"), "{t}");
+    assert!(
+        t.contains("broken.yaml:20:15: error: processes.nightly.schedule: minute field `61`"),
+        "{t}"
+    );
 }
 
 #[test]
 fn render_writes_nothing_when_the_manifest_is_bad() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("broken.yaml");
-    std::fs::write(&file, "apiVersion: ojek.dev/v1\nkind: App\nmetadata: {name: x, team: y\n").expect("write");
-    std::fs::copy(root().join("examples/platform.yaml"), dir.path().join("platform.yaml")).expect("platform");
+    std::fs::write(
+        &file,
+        "apiVersion: ojek.dev/v1\nkind: App\nmetadata: {name: x, team: y\n",
+    )
+    .expect("write");
+    std::fs::copy(
+        root().join("examples/platform.yaml"),
+        dir.path().join("platform.yaml"),
+    )
+    .expect("platform");
     let out_dir = dir.path().join("out");
-    let out = ojek(&["render", file.to_str().expect("utf8"), "--env", "staging", "-o", out_dir.to_str().expect("utf8")]);
+    let out = ojek(&[
+        "render",
+        file.to_str().expect("utf8"),
+        "--env",
+        "staging",
+        "-o",
+        out_dir.to_str().expect("utf8"),
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("broken.yaml:4:"), "{}", text(&out));
     assert!(!out_dir.exists(), "output directory was created on error");
@@ -94,11 +130,24 @@ fn render_writes_every_format() {
         (vec!["--format", "yaml"], "driver-location.yaml"),
         (vec!["--format", "kustomize"], "kustomization.yaml"),
         (vec!["--format", "helm"], "Chart.yaml"),
-        (vec!["--target", "nomad", "--nomad-format", "hcl"], "driver-location-staging.nomad.hcl"),
-        (vec!["--target", "nomad", "--nomad-format", "json"], "driver-location-staging.json"),
+        (
+            vec!["--target", "nomad", "--nomad-format", "hcl"],
+            "driver-location-staging.nomad.hcl",
+        ),
+        (
+            vec!["--target", "nomad", "--nomad-format", "json"],
+            "driver-location-staging.json",
+        ),
     ] {
         let out_dir = dir.path().join(expect);
-        let mut full = vec!["render", "examples/driver-location.yaml", "--env", "staging", "-o", out_dir.to_str().expect("utf8")];
+        let mut full = vec![
+            "render",
+            "examples/driver-location.yaml",
+            "--env",
+            "staging",
+            "-o",
+            out_dir.to_str().expect("utf8"),
+        ];
         full.extend(args);
         let out = ojek(&full);
         assert!(out.status.success(), "{}", text(&out));
@@ -108,12 +157,25 @@ fn render_writes_every_format() {
 
 #[test]
 fn explain_names_the_manifest_line_of_a_field() {
-    let out = ojek(&["explain", "examples/driver-location.yaml", "--env", "staging", "Deployment/driver-location-web", "spec.template.spec.containers[0].image"]);
+    let out = ojek(&[
+        "explain",
+        "examples/driver-location.yaml",
+        "--env",
+        "staging",
+        "Deployment/driver-location-web",
+        "spec.template.spec.containers[0].image",
+    ]);
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("spec.template.spec.containers[0].image = "), "{t}");
     assert!(t.contains("examples/driver-location.yaml:"), "{t}");
-    let json = ojek(&["explain", "examples/driver-location.yaml", "--env", "staging", "--json"]);
+    let json = ojek(&[
+        "explain",
+        "examples/driver-location.yaml",
+        "--env",
+        "staging",
+        "--json",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert!(v.as_array().is_some_and(|a| a.len() > 100));
 }

@@ -24,7 +24,8 @@ impl FileReader for RootReader {
 
 /// The example platform.
 pub fn platform() -> LoadedPlatform {
-    let text = std::fs::read_to_string(root().join("examples/platform.yaml")).expect("examples/platform.yaml");
+    let text =
+        std::fs::read_to_string(root().join("examples/platform.yaml")).expect("examples/platform.yaml");
     load_platform("examples/platform.yaml", &text).unwrap_or_else(|d| panic!("{d}"))
 }
 
@@ -44,7 +45,11 @@ pub fn examples() -> Vec<(String, LoadedApp)> {
         if document_kind(&text).as_deref() != Some("App") {
             continue;
         }
-        let stem = path.file_stem().and_then(|s| s.to_str()).expect("stem").to_string();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("stem")
+            .to_string();
         let name = format!("examples/{stem}.yaml");
         let loaded = load_app(&name, &text, &RootReader).unwrap_or_else(|d| panic!("{name}:\n{d}"));
         out.push((stem, loaded));

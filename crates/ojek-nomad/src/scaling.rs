@@ -1,0 +1,112 @@
+//! Autoscaling → a group `Scaling` block for the Nomad Autoscaler.
+//!
+//! `Policy` is free-form for Nomad; it is written in the shape Nomad itself stores for an HCL
+//! `policy { check "x" { strategy "y" { … } } }` block (labelled blocks as lists of
+//! single-key objects), which is what the autoscaler reads. Several checks scale to the
+//! largest count any of them asks for, as Kubernetes' HPA does.
+//!
+//! - cpu / memory → `nomad-apm` checks `avg_cpu-allocated` / `avg_memory-allocated` (percent
+//!   of the group's reservation, which comes from the request) with `target-value`.
+//! - Kafka lag → a check on the profile's `lagMetricsSource` (required) with the PromQL query
+//!   `ceil(sum(kafka_consumergroup_lag{consumergroup=…,topic=…}) / lag)` and `pass-through`:
+//!   the replica count is the total lag divided by the target lag per replica, as KEDA's
+//!   Kafka scaler computes it.
+//!
+//! The group `Count` starts at `min`; jobs must be submitted with `PreserveCounts` so that a
+//! new version does not reset what the autoscaler chose.
+
+use ojek_output::Origin;
+use ojek_output::bind::template_vars;
+use ojek_spec::manifest::Autoscale;
+use ojek_spec::source::Path;
+use serde_json::{Map, Value, json};
+
+use crate::context::{Cx, Traces};
+
+/// The `Scaling` block of an autoscaled group at `gptr`.
+pub(crate) fn scaling(cx: &mut Cx, t: &mut Traces, gptr: &str, ap: &Path, a: &Autoscale) -> Value {
+    let sp = format!("{gptr}/Scaling");
+    t.add(&sp, cx.at_note(ap, "scaled by the Nomad Autoscaler"));
+    t.add(format!("{sp}/Min"), cx.at(&ap.key("min")));
+    t.add(format!("{sp}/Max"), cx.at(&ap.key("max")));
+    t.add(
+        format!("{sp}/Enabled"),
+        Origin::default("the manifest asks for autoscaling"),
+    );
+    t.add(
+        format!("{sp}/Type"),
+        Origin::default("horizontal: the autoscaler changes the group's count"),
+    );
+    let mut checks = Vec::new();
+    for (metric, target) in [("cpu", a.cpu), ("memory", a.memory)] {
+        let Some(target) = target else { continue };
+        let cp = format!("{sp}/Policy/check/{}", checks.len());
+        t.add(
+            &cp,
+            cx.at_note(
+                &ap.key(metric),
+                format!("average {metric} use in percent of the reservation, target {target}%"),
+            ),
+        );
+        checks.push(json!({
+            metric: [{
+                "source": "nomad-apm",
+                "query": format!("avg_{metric}-allocated"),
+                "strategy": [{"target-value": [{"target": target}]}],
+            }]
+        }));
+    }
+    if let Some(lag) = &a.kafka_lag {
+        let lp = ap.key("kafkaLag");
+        let vars = template_vars(cx.src, Some(&lag.topic));
+        let var = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let (topic, group) = (var("topic"), var("group"));
+        let query = format!(
+            "ceil(sum(kafka_consumergroup_lag{{consumergroup=\"{group}\",topic=\"{topic}\"}}) / {})",
+            lag.lag
+        );
+        match &cx.profile.lag_metrics_source {
+            None => {
+                let pp = format!("{}.lagMetricsSource", cx.profile_path);
+                cx.error(
+                    &lp,
+                    "Kafka-lag scaling on Nomad needs the platform profile's lagMetricsSource, which is not set",
+                    format!("ask the platform team to set {pp} to the Nomad Autoscaler APM plugin that has kafka_consumergroup_lag (such as prometheus)"),
+                );
+            }
+            Some(source) => {
+                let cp = format!("{sp}/Policy/check/{}", checks.len());
+                t.add(
+                    &cp,
+                    cx.at_note(&lp, format!("replicas = total lag of group `{group}` on topic `{topic}` / {} messages per replica, rounded up", lag.lag))
+                        .with_input(format!("resources.{}", lag.topic)),
+                );
+                t.add(
+                    format!("{cp}/kafka-lag/0/source"),
+                    cx.profile_field("lagMetricsSource", ""),
+                );
+                checks.push(json!({
+                    "kafka-lag": [{
+                        "source": source,
+                        "query": query,
+                        "strategy": [{"pass-through": [{}]}],
+                    }]
+                }));
+            }
+        }
+    }
+    let mut policy = Map::new();
+    policy.insert("check".into(), Value::Array(checks));
+    json!({
+        "Min": a.min,
+        "Max": a.max,
+        "Enabled": true,
+        "Type": "horizontal",
+        "Policy": policy,
+    })
+}

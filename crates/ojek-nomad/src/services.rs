@@ -1,0 +1,459 @@
+//! Group services: service discovery per port, health checks, and route tags for the HTTP
+//! router. Services are group-level (the group has a bridge network).
+//!
+//! - A `service` process gets one service per port: `{app}-{process}` for the first port,
+//!   `{app}-{process}-{port}` for the others.
+//! - Nomad runs health checks only as part of a service, so a `worker` (or `cron`/`job`)
+//!   process with health checks gets a service just to carry them: on the checked port, or
+//!   without a port for exec checks.
+//! - Liveness → a check with `CheckRestart` (restart after `failureThreshold`, default 3,
+//!   failures; `initialDelay` is the grace period). Readiness → a plain check; `initialDelay`
+//!   is honoured by `InitialStatus: critical` (no traffic before the first pass) and
+//!   `failureThreshold` → `FailuresBeforeCritical` (Consul only). In Nomad every failing
+//!   check, liveness included, takes the replica out of service discovery and routing.
+//! - Startup checks have no Nomad equivalent (reported).
+//! - Nomad's built-in provider runs only `http` and `tcp` checks; `exec` (script) and `grpc`
+//!   need the Consul provider (reported otherwise). Checks run at most every second and
+//!   time out after at least a second (Nomad's minimums; shorter values are reported).
+//! - Routes become tags for the profile's router: Traefik (`traefik.http.routers.<name>.rule`
+//!   with `Host` and `PathPrefix`, `tls=true`, `h2c` for gRPC ports) or Fabio (`urlprefix-`,
+//!   `proto=grpc`, Consul only; Fabio terminates TLS on its listeners).
+
+use ojek_output::Origin;
+use ojek_spec::manifest::{PortProtocol, Probe, Process, ProcessKind};
+use ojek_spec::platform::{Router, ServiceProvider};
+use ojek_spec::source::Path;
+use serde_json::{Map, Value};
+
+use crate::context::{Cx, Traces};
+use crate::units::{ns_from_ms, secs};
+
+struct Svc {
+    name: String,
+    port: Option<String>,
+    origin: Origin,
+    tags: Vec<(String, Origin)>,
+    checks: Vec<Check>,
+}
+
+struct Check {
+    value: Map<String, Value>,
+    origin: Origin,
+    /// Origins of fields, by pointer relative to the check.
+    fields: Vec<(String, Origin)>,
+}
+
+/// Builds the group services of process `name` into `group["Services"]`, tracing them below
+/// `gptr`.
+pub(crate) fn build(
+    cx: &mut Cx,
+    t: &mut Traces,
+    gptr: &str,
+    group: &mut Map<String, Value>,
+    name: &str,
+    p: &Process,
+) {
+    let path = crate::context::process_path(name);
+    let app = cx.src.app.app.metadata.name.clone();
+    let service_name = |port: Option<&str>| -> String {
+        let first = p.ports.keys().next().map(String::as_str);
+        match port {
+            Some(port) if Some(port) != first => format!("{app}-{name}-{port}"),
+            _ => format!("{app}-{name}"),
+        }
+    };
+    let mut svcs: Vec<Svc> = Vec::new();
+    if p.kind == ProcessKind::Service {
+        for port in p.ports.keys() {
+            svcs.push(Svc {
+                name: service_name(Some(port)),
+                port: Some(port.clone()),
+                origin: cx.at_note(
+                    &path.key("ports").key(port),
+                    "one service per port of a service process",
+                ),
+                tags: Vec::new(),
+                checks: Vec::new(),
+            });
+        }
+    }
+    routes(cx, &path, name, p, &mut svcs);
+
+    if let Some(h) = &p.health {
+        let hp = path.key("health");
+        if h.startup.is_some() {
+            cx.unsupported(
+                &hp.key("startup"),
+                "Nomad has no startup checks: every check runs from the start",
+                "drop the startup check and give the liveness check an initialDelay (it becomes the check_restart grace period)",
+            );
+        }
+        for (kind, probe) in [("liveness", &h.liveness), ("readiness", &h.readiness)] {
+            let Some(probe) = probe else { continue };
+            let pp = hp.key(kind);
+            let Some((port, check)) = check(cx, &pp, name, kind, p, probe) else {
+                continue;
+            };
+            // Exec checks have no port: they ride on the first service if there is one.
+            let any = !svcs.is_empty();
+            let idx = match svcs
+                .iter()
+                .position(|s| s.port == port || (port.is_none() && any))
+            {
+                Some(i) => i,
+                None => {
+                    svcs.push(Svc {
+                        name: service_name(port.as_deref()),
+                        port: port.clone(),
+                        origin: cx.at_note(
+                            &pp,
+                            "Nomad runs health checks only as part of a service: this one carries them",
+                        ),
+                        tags: Vec::new(),
+                        checks: Vec::new(),
+                    });
+                    svcs.len() - 1
+                }
+            };
+            svcs[idx].checks.push(check);
+        }
+    }
+    if svcs.is_empty() {
+        return;
+    }
+    // Port services in port order, then the port-less one.
+    let order = |s: &Svc| {
+        s.port
+            .as_ref()
+            .and_then(|port| p.ports.get_index_of(port))
+            .unwrap_or(usize::MAX)
+    };
+    svcs.sort_by_key(order);
+
+    let (provider, provider_origin) = provider(cx);
+    let mut list = Vec::new();
+    for (i, svc) in svcs.into_iter().enumerate() {
+        let sp = format!("{gptr}/Services/{i}");
+        if svc.name.len() > 63 {
+            cx.error(
+                &path,
+                format!(
+                    "the Nomad service name `{}` is longer than 63 characters",
+                    svc.name
+                ),
+                "Nomad service names are DNS labels; shorten the app, process or port name",
+            );
+        }
+        let mut s = Map::new();
+        s.insert("Name".into(), Value::from(svc.name));
+        t.add(&sp, svc.origin);
+        if let Some(port) = &svc.port {
+            s.insert("PortLabel".into(), Value::from(port.as_str()));
+            t.add(format!("{sp}/PortLabel"), cx.at(&path.key("ports").key(port)));
+        }
+        s.insert("Provider".into(), Value::from(provider));
+        t.add(format!("{sp}/Provider"), provider_origin.clone());
+        if !svc.tags.is_empty() {
+            let mut tags = Vec::new();
+            for (k, (tag, origin)) in svc.tags.into_iter().enumerate() {
+                tags.push(Value::from(tag));
+                t.add(format!("{sp}/Tags/{k}"), origin);
+            }
+            s.insert("Tags".into(), Value::Array(tags));
+        }
+        if !svc.checks.is_empty() {
+            let mut checks = Vec::new();
+            for (k, c) in svc.checks.into_iter().enumerate() {
+                let cp = format!("{sp}/Checks/{k}");
+                t.add(&cp, c.origin);
+                for (rel, o) in c.fields {
+                    t.add(format!("{cp}{rel}"), o);
+                }
+                checks.push(Value::Object(c.value));
+            }
+            s.insert("Checks".into(), Value::Array(checks));
+        }
+        list.push(Value::Object(s));
+    }
+    group.insert("Services".into(), Value::Array(list));
+}
+
+fn provider(cx: &Cx) -> (&'static str, Origin) {
+    let name = match cx.profile.service_provider {
+        ServiceProvider::Nomad => "nomad",
+        ServiceProvider::Consul => "consul",
+    };
+    (
+        name,
+        cx.profile_or_default(
+            "serviceProvider",
+            "Nomad's built-in service discovery (the profile sets no serviceProvider)",
+        ),
+    )
+}
+
+/// The port a check or route names, or the process's only port.
+fn port_of(p: &Process, named: &Option<String>) -> Option<String> {
+    named.clone().or_else(|| {
+        (p.ports.len() == 1)
+            .then(|| p.ports.keys().next().cloned())
+            .flatten()
+    })
+}
+
+fn routes(cx: &mut Cx, path: &Path, name: &str, p: &Process, svcs: &mut [Svc]) {
+    let router = cx.profile.router;
+    let router_origin = cx.profile_or_default(
+        "router",
+        "Traefik reads routes from service tags (the profile sets no router)",
+    );
+    let consul = cx.profile.service_provider == ServiceProvider::Consul;
+    let job_id = format!("{}-{}", cx.src.app.app.metadata.name, cx.src.app.env);
+    for (i, route) in p.routes.iter().enumerate() {
+        let rp = path.key("routes").index(i);
+        let Some(port) = port_of(p, &route.port) else {
+            continue;
+        };
+        let Some(svc) = svcs.iter_mut().find(|s| s.port.as_deref() == Some(port.as_str())) else {
+            continue;
+        };
+        let grpc = p
+            .ports
+            .get(&port)
+            .is_some_and(|pt| pt.protocol == PortProtocol::Grpc);
+        let prefix = route.path.as_deref().unwrap_or("/");
+        let origin = cx.at_note(&rp, format!("route {} of {name}", i + 1));
+        match router {
+            Router::Traefik => {
+                if !svc.tags.iter().any(|(t, _)| t == "traefik.enable=true") {
+                    svc.tags
+                        .push(("traefik.enable=true".into(), router_origin.clone()));
+                }
+                let r = format!("{job_id}-{name}-{i}");
+                let mut rule = format!("Host(`{}`)", route.host);
+                if prefix != "/" {
+                    rule.push_str(&format!(" && PathPrefix(`{prefix}`)"));
+                }
+                svc.tags
+                    .push((format!("traefik.http.routers.{r}.rule={rule}"), origin.clone()));
+                if route.tls {
+                    svc.tags.push((
+                        format!("traefik.http.routers.{r}.tls=true"),
+                        cx.at(&rp.key("tls")),
+                    ));
+                }
+                let h2c = format!(
+                    "traefik.http.services.{}.loadbalancer.server.scheme=h2c",
+                    svc.name
+                );
+                if grpc && !svc.tags.iter().any(|(t, _)| *t == h2c) {
+                    svc.tags.push((
+                        h2c,
+                        cx.at_note(
+                            &path.key("ports").key(&port).key("protocol"),
+                            "gRPC backends speak HTTP/2 without TLS (h2c)",
+                        ),
+                    ));
+                }
+            }
+            Router::Fabio if !consul => {
+                cx.unsupported(
+                    &rp,
+                    "the profile's router is Fabio, which reads routes from Consul, but services are registered in Nomad's built-in service discovery",
+                    "ask the platform team for a profile with serviceProvider: consul or router: traefik",
+                );
+            }
+            Router::Fabio => {
+                let mut tag = format!("urlprefix-{}{prefix}", route.host);
+                if grpc {
+                    tag.push_str(" proto=grpc");
+                }
+                let mut o = origin.clone();
+                if route.tls {
+                    o.note.push_str("; tls: Fabio serves HTTPS for every route on its TLS listener, with the certificates the platform gives it");
+                    o.field = Some(rp.key("tls").to_string());
+                }
+                svc.tags.push((tag, o));
+            }
+        }
+    }
+}
+
+/// A check for `probe` (`liveness` or `readiness`), with the port it checks.
+fn check(
+    cx: &mut Cx,
+    pp: &Path,
+    process: &str,
+    kind: &str,
+    p: &Process,
+    probe: &Probe,
+) -> Option<(Option<String>, Check)> {
+    let consul = cx.profile.service_provider == ServiceProvider::Consul;
+    let mut v = Map::new();
+    let mut fields: Vec<(String, Origin)> = Vec::new();
+    v.insert("Name".into(), Value::from(format!("{process}-{kind}")));
+    let port;
+    if let Some(h) = &probe.http {
+        port = port_of(p, &h.port);
+        v.insert("Type".into(), Value::from("http"));
+        v.insert("Path".into(), Value::from(h.path.as_str()));
+        fields.push(("/Path".into(), cx.at(&pp.key("http").key("path"))));
+    } else if probe.tcp.is_some() {
+        port = port_of(p, &probe.tcp.as_ref().and_then(|c| c.port.clone()));
+        v.insert("Type".into(), Value::from("tcp"));
+    } else if let Some(g) = &probe.grpc {
+        if !consul {
+            cx.unsupported(
+                &pp.key("grpc"),
+                "Nomad's built-in service discovery runs only http and tcp checks",
+                "use an http or tcp check, or ask the platform team for a profile with serviceProvider: consul",
+            );
+            return None;
+        }
+        port = port_of(p, &g.port);
+        v.insert("Type".into(), Value::from("grpc"));
+        if let Some(svc) = &g.service {
+            v.insert("GRPCService".into(), Value::from(svc.as_str()));
+            fields.push(("/GRPCService".into(), cx.at(&pp.key("grpc").key("service"))));
+        }
+    } else if let Some(e) = &probe.exec {
+        if !consul {
+            cx.unsupported(
+                &pp.key("exec"),
+                "Nomad's built-in service discovery runs only http and tcp checks (exec checks are Consul script checks)",
+                "use an http or tcp check, or ask the platform team for a profile with serviceProvider: consul",
+            );
+            return None;
+        }
+        port = None;
+        let (cmd, args) = e.command.split_first()?;
+        v.insert("Type".into(), Value::from("script"));
+        v.insert("Command".into(), Value::from(cmd.as_str()));
+        if !args.is_empty() {
+            v.insert("Args".into(), Value::from(args.to_vec()));
+        }
+        v.insert("TaskName".into(), Value::from(process));
+        fields.push(("/Command".into(), cx.at(&pp.key("exec").key("command"))));
+        fields.push((
+            "/TaskName".into(),
+            Origin::default("script checks run inside the process's task"),
+        ));
+    } else {
+        return None;
+    }
+    if let Some(port) = &port {
+        v.insert("PortLabel".into(), Value::from(port.as_str()));
+    }
+    for (field, key, default_s, reason) in [
+        (
+            "Interval",
+            "interval",
+            10,
+            "Kubernetes' default probe period, so checks behave alike on both targets",
+        ),
+        (
+            "Timeout",
+            "timeout",
+            1,
+            "Kubernetes' default probe timeout, so checks behave alike on both targets",
+        ),
+    ] {
+        let d = match key {
+            "interval" => &probe.interval,
+            _ => &probe.timeout,
+        };
+        let ns = match d.as_ref().and_then(|d| d.millis()).and_then(ns_from_ms) {
+            Some(ns) if ns < secs(1) => {
+                cx.unsupported(
+                    &pp.key(key),
+                    &format!("Nomad requires a check {key} of at least 1s"),
+                    &format!("set {key}: 1s or more"),
+                );
+                fields.push((
+                    format!("/{field}"),
+                    Origin::default(format!(
+                        "Nomad's minimum of 1s, instead of the shorter {key} the manifest asks for"
+                    )),
+                ));
+                secs(1)
+            }
+            Some(ns) => {
+                fields.push((format!("/{field}"), cx.at(&pp.key(key))));
+                ns
+            }
+            None => {
+                fields.push((format!("/{field}"), Origin::default(reason)));
+                secs(default_s)
+            }
+        };
+        v.insert(field.into(), Value::from(ns));
+    }
+    let mut origin = cx.at_note(pp, format!("{kind} check"));
+    if kind == "liveness" {
+        origin.note = "liveness check: restarts the task after repeated failures (in Nomad a failing check also takes the replica out of service discovery)".into();
+        let mut restart = Map::new();
+        match probe.failure_threshold {
+            Some(n) => {
+                restart.insert("Limit".into(), Value::from(n));
+                fields.push(("/CheckRestart/Limit".into(), cx.at(&pp.key("failureThreshold"))));
+            }
+            None => {
+                restart.insert("Limit".into(), Value::from(3));
+                fields.push((
+                    "/CheckRestart/Limit".into(),
+                    Origin::default(
+                        "Kubernetes' default failureThreshold: restart after 3 failed checks in a row",
+                    ),
+                ));
+            }
+        }
+        if let Some(ns) = probe
+            .initial_delay
+            .as_ref()
+            .and_then(|d| d.millis())
+            .and_then(ns_from_ms)
+        {
+            restart.insert("Grace".into(), Value::from(ns));
+            fields.push((
+                "/CheckRestart/Grace".into(),
+                cx.at_note(
+                    &pp.key("initialDelay"),
+                    "failures are not counted for this long after the task starts",
+                ),
+            ));
+        }
+        v.insert("CheckRestart".into(), Value::Object(restart));
+    } else {
+        origin.note = "readiness check: a replica takes traffic only while it passes".into();
+        if probe.initial_delay.is_some() {
+            v.insert("InitialStatus".into(), Value::from("critical"));
+            fields.push((
+                "/InitialStatus".into(),
+                cx.at_note(&pp.key("initialDelay"), "Nomad starts checks at once; the check starts critical, so the replica takes no traffic before its first pass, which is what the delay protected"),
+            ));
+        }
+        if let Some(n) = probe.failure_threshold {
+            if consul {
+                v.insert("FailuresBeforeCritical".into(), Value::from(n));
+                fields.push((
+                    "/FailuresBeforeCritical".into(),
+                    cx.at(&pp.key("failureThreshold")),
+                ));
+            } else {
+                cx.unsupported(
+                    &pp.key("failureThreshold"),
+                    "Nomad's built-in service discovery marks a check failed at its first failure (failures_before_critical is Consul only)",
+                    "remove failureThreshold, or ask the platform team for a profile with serviceProvider: consul",
+                );
+            }
+        }
+    }
+    Some((
+        port,
+        Check {
+            value: v,
+            origin,
+            fields,
+        },
+    ))
+}
