@@ -39,6 +39,8 @@ pub(crate) struct Ctx<'a> {
     pub version: String,
     pub support: Support,
     pub errors: Diagnostics,
+    /// Metadata shared by the objects of each process (`""`: the app's own objects).
+    pub metadata: std::collections::HashMap<String, Doc>,
 }
 
 impl Ctx<'_> {
@@ -131,7 +133,14 @@ pub fn render(src: &Sources, version: Option<&str>) -> Result<Rendered, Diagnost
         version,
         support: Support::default(),
         errors: Diagnostics::default(),
+        metadata: std::collections::HashMap::new(),
     };
+    let mut shared = std::collections::HashMap::new();
+    shared.insert(String::new(), meta::shared_metadata(&cx, None));
+    for name in cx.app.processes.keys() {
+        shared.insert(name.clone(), meta::shared_metadata(&cx, Some(name)));
+    }
+    cx.metadata = shared;
     let mut objects: Vec<Doc> = vec![config::service_account(&cx)];
     for (name, process) in &cx.app.processes {
         if let Some(cm) = config::files_config_map(&cx, name, process) {

@@ -37,10 +37,10 @@ pub(crate) fn labels(cx: &Ctx, process: Option<&str>) -> Value {
     Value::Object(m)
 }
 
-/// A new object `kind`/`name` with metadata filled and traced; `origin` covers the rest.
-pub(crate) fn object(cx: &Ctx, kind: &str, name: &str, process: Option<&str>, origin: Origin) -> Doc {
+/// The metadata shared by every object of `process` (or of the app): namespace, labels,
+/// annotations, traced. Built once per process and copied into each object.
+pub(crate) fn shared_metadata(cx: &Ctx, process: Option<&str>) -> Doc {
     let mut metadata = json!({
-        "name": name,
         "namespace": cx.namespace,
         "labels": labels(cx, process),
     });
@@ -54,35 +54,55 @@ pub(crate) fn object(cx: &Ctx, kind: &str, name: &str, process: Option<&str>, or
     if !annotations.is_empty() {
         metadata["annotations"] = Value::Object(annotations);
     }
+    let mut doc = Doc::new(metadata, Origin::default("object metadata"));
+    trace_metadata(cx, &mut doc, "", process);
+    doc.trace("/namespace", cx.namespace_origin.clone());
+    if cx.app.metadata.description.is_some() {
+        doc.trace("/annotations/ojek.dev~1description", cx.src.manifest("metadata.description"));
+    }
+    doc
+}
+
+/// Copies the `fields` of the process's shared metadata, with their origins, into `/metadata`.
+pub(crate) fn copy_shared(cx: &Ctx, doc: &mut Doc, process: Option<&str>, fields: &[&str]) {
+    let built;
+    let shared = match cx.metadata.get(process.unwrap_or("")) {
+        Some(s) => s,
+        None => {
+            built = shared_metadata(cx, process);
+            &built
+        }
+    };
+    for field in fields {
+        if let Some(v) = shared.value.get(*field) {
+            doc.value["metadata"][*field] = v.clone();
+        }
+    }
+    for (p, o) in &shared.origins {
+        let top = p.split('/').nth(1).unwrap_or("");
+        if !p.is_empty() && fields.contains(&top) {
+            doc.origins.insert(format!("/metadata{p}"), o.clone());
+        }
+    }
+}
+
+/// A new object `kind`/`name` with metadata filled and traced; `origin` covers the rest.
+pub(crate) fn object(cx: &Ctx, kind: &str, name: &str, process: Option<&str>, origin: Origin) -> Doc {
     let mut doc = Doc::new(
         json!({
             "apiVersion": api_version(&cx.version, kind),
             "kind": kind,
-            "metadata": metadata,
+            "metadata": {"name": name},
         }),
         origin,
     );
-    trace_metadata(cx, &mut doc, "/metadata", process);
+    copy_shared(cx, &mut doc, process, &["namespace", "labels", "annotations"]);
     doc.trace(
         "/apiVersion",
-        Origin::default(format!(
-            "{kind} is served as {} in Kubernetes {}",
-            api_version(&cx.version, kind),
-            cx.version
-        )),
+        Origin::default(format!("{kind} is served as {} in Kubernetes {}", api_version(&cx.version, kind), cx.version)),
     );
-    doc.trace("/metadata/namespace", cx.namespace_origin.clone());
-    if cx.app.metadata.description.is_some() {
-        doc.trace(
-            "/metadata/annotations/ojek.dev~1description",
-            cx.src.manifest("metadata.description"),
-        );
-    }
     let name_origin = match process {
-        Some(p) => cx.src.manifest_note(
-            &format!("processes.{p}"),
-            format!("`{{app}}-{{process}}` = {name}"),
-        ),
+        Some(p) => cx.src.manifest_note(&format!("processes.{p}"), format!("`{{app}}-{{process}}` = {name}")),
         None => cx.src.manifest_note("metadata.name", "the app name"),
     };
     doc.trace("/metadata/name", name_origin);

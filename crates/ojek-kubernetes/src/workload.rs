@@ -290,14 +290,16 @@ fn job_spec(cx: &mut Ctx, name: &str, p: &Process) -> Doc {
 /// A pod template: labels, and the pod spec with all containers.
 fn pod_template(cx: &mut Ctx, name: &str, p: &Process, restart: Option<&str>) -> Doc {
     let base = format!("processes.{name}");
-    let mut t = Doc::new(
-        json!({"metadata": {"labels": meta::labels(cx, Some(name))}}),
-        cx.src.manifest(&format!("{base}.kind")),
-    );
-    if !cx.app.metadata.annotations.is_empty() {
-        t.value["metadata"]["annotations"] = json!(cx.app.metadata.annotations);
+    let mut t = Doc::new(json!({"metadata": {}}), cx.src.manifest(&format!("{base}.kind")));
+    meta::copy_shared(cx, &mut t, Some(name), &["labels", "annotations"]);
+    if let Some(a) = t.value["metadata"].get_mut("annotations").and_then(serde_json::Value::as_object_mut) {
+        // Pods carry the app's own annotations, not ojek's description of it.
+        a.remove("ojek.dev/description");
+        t.origins.remove("/metadata/annotations/ojek.dev~1description");
+        if a.is_empty() {
+            t.value["metadata"].as_object_mut().map(|m| m.remove("annotations"));
+        }
     }
-    meta::trace_metadata(cx, &mut t, "/metadata", Some(name));
     if !p.files.is_empty() {
         let hash = files_hash(p);
         t.set(

@@ -155,18 +155,18 @@ impl<'a> Sources<'a> {
 }
 
 fn locate(root: &Node, path: &str, note: impl Into<String>) -> Origin {
-    let full = Path::parse(path).unwrap_or_default();
-    let mut p = full.clone();
-    loop {
-        if let Some(node) = root.get(&p) {
-            let mut o = Origin::from_node(node, &p, note);
-            if p != full {
-                o.field = Some(full.to_string());
-            }
-            return o;
-        }
-        if p.0.pop().is_none() {
-            return Origin::from_node(root, &full, note);
-        }
+    let (node, _) = root.deepest(path);
+    let (kind, env) = match &node.layer {
+        Layer::Manifest => (OriginKind::Manifest, None),
+        Layer::Environment(e) => (OriginKind::Environment, Some(e.to_string())),
+        Layer::Platform => (OriginKind::Platform, None),
+    };
+    Origin {
+        kind,
+        env,
+        location: Some(node.loc.clone()),
+        field: (!path.is_empty()).then(|| path.to_string()),
+        note: note.into(),
+        inputs: Vec::new(),
     }
 }

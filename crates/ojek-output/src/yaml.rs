@@ -17,15 +17,20 @@ pub const RAW_MARKER: char = '\u{1}';
 
 /// YAML text of `value`.
 pub fn to_yaml(value: &Value) -> String {
-    to_yaml_with_lines(value).0
+    write(value, false).0
 }
 
 /// YAML text of `value`, and for each output line (from 0) the JSON pointer of the field that
 /// starts on it.
 pub fn to_yaml_with_lines(value: &Value) -> (String, Vec<String>) {
+    write(value, true)
+}
+
+fn write(value: &Value, track: bool) -> (String, Vec<String>) {
     let mut w = Writer {
-        out: String::new(),
+        out: String::with_capacity(4096),
         lines: Vec::new(),
+        track,
     };
     match value {
         Value::Object(m) if !m.is_empty() => w.map(m, 0, ""),
@@ -54,29 +59,45 @@ pub fn to_yaml_stream<'a>(values: impl IntoIterator<Item = &'a Value>) -> String
 struct Writer {
     out: String,
     lines: Vec<String>,
+    /// Whether to record the pointer of each line (costs an allocation per field).
+    track: bool,
 }
 
 impl Writer {
     fn line(&mut self, pointer: &str) {
-        self.lines.push(pointer.to_string());
+        if self.track {
+            self.lines.push(pointer.to_string());
+        }
+    }
+
+    fn child(&self, ptr: &str, key: &str) -> String {
+        if self.track { format!("{ptr}/{}", escape(key)) } else { String::new() }
     }
 
     fn indent(&mut self, n: usize) {
-        for _ in 0..n {
-            self.out.push(' ');
+        const SPACES: &str = "                                                                ";
+        let mut n = n;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            self.out.push_str(&SPACES[..k]);
+            n -= k;
         }
     }
 
     fn map(&mut self, m: &serde_json::Map<String, Value>, indent: usize, ptr: &str) {
         let mut first = true;
         for (k, v) in m {
-            let child = format!("{ptr}/{}", escape(k));
+            let child = self.child(ptr, k);
             if !first {
                 self.indent(indent);
             }
             first = false;
             self.line(&child);
-            self.out.push_str(&key(k));
+            if is_plain_safe(k) {
+                self.out.push_str(k);
+            } else {
+                self.out.push_str(&quote(k));
+            }
             self.out.push(':');
             self.value_after_key(v, indent, &child);
         }
@@ -85,7 +106,7 @@ impl Writer {
     fn seq(&mut self, a: &[Value], indent: usize, ptr: &str) {
         let mut first = true;
         for (i, v) in a.iter().enumerate() {
-            let child = format!("{ptr}/{i}");
+            let child = if self.track { format!("{ptr}/{i}") } else { String::new() };
             if !first {
                 self.indent(indent);
             }
@@ -130,7 +151,10 @@ impl Writer {
         match v {
             Value::Null => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
-            Value::Number(n) => self.out.push_str(&n.to_string()),
+            Value::Number(n) => {
+                use std::fmt::Write;
+                let _ = write!(self.out, "{n}");
+            }
             Value::String(s) => self.string(s, indent),
             Value::Object(_) => self.out.push_str("{}"),
             Value::Array(_) => self.out.push_str("[]"),
@@ -155,7 +179,9 @@ impl Writer {
             let body = s.strip_suffix('\n').unwrap_or(s);
             for line in body.split('\n') {
                 self.out.push('\n');
-                self.lines.push(String::new());
+                if self.track {
+                    self.lines.push(String::new());
+                }
                 if !line.is_empty() {
                     self.indent(indent);
                     self.out.push_str(line);
@@ -165,10 +191,6 @@ impl Writer {
             self.out.push_str(&quote(s));
         }
     }
-}
-
-fn key(k: &str) -> String {
-    if is_plain_safe(k) { k.to_string() } else { quote(k) }
 }
 
 /// Double-quoted YAML string (JSON escapes are valid YAML escapes).

@@ -5,6 +5,7 @@
 //! This crate does no I/O: files referenced by a manifest are read through a [`FileReader`]
 //! the caller supplies. It knows nothing about Kubernetes or Nomad output.
 
+pub mod de;
 pub mod diagnostic;
 pub mod load;
 pub mod manifest;

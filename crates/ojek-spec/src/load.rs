@@ -260,7 +260,7 @@ fn fill_from_files(node: &mut Node, file: &Arc<str>, files: &dyn FileReader, dia
 }
 
 fn deserialize<T: DeserializeOwned>(node: &Node, diags: &mut Diagnostics) -> Option<T> {
-    match serde_json::from_value::<T>(node.to_json()) {
+    match crate::de::from_node::<T>(node) {
         Ok(v) => Some(v),
         Err(e) => {
             diags.push(Diagnostic::error(
@@ -287,15 +287,24 @@ pub fn resolve(loaded: &LoadedApp, env: &str) -> Result<ResolvedApp, Diagnostics
             .map(|i| entries.remove(i).1),
         _ => None,
     };
-    if let Some(over) = overrides.as_ref().and_then(|o| o.get(&Path::root().key(env))) {
-        base.merge(over);
-    }
+    let over = overrides.as_ref().and_then(|o| o.get(&Path::root().key(env)));
     let mut diags = Diagnostics::default();
-    schema::check(schema::app_schema(), &base, &mut diags);
-    let app: Option<App> = if diags.has_errors() {
-        None
-    } else {
-        deserialize(&base, &mut diags)
+    let app: Option<App> = match over {
+        Some(over) => {
+            // Merged values may be incomplete (a new process, a `null`): check the whole again.
+            base.merge(over);
+            schema::check(schema::app_schema(), &base, &mut diags);
+            if diags.has_errors() {
+                None
+            } else {
+                deserialize(&base, &mut diags)
+            }
+        }
+        // No overrides: the body passed the schema check when it loaded.
+        None => Some(App {
+            environments: Default::default(),
+            ..loaded.app.clone()
+        }),
     };
     if let Some(app) = &app {
         validate::validate_app(app, &base, &mut diags);

@@ -109,153 +109,293 @@ fn make_partial(v: &mut J) {
 
 /// Checks `node` against `schema`, appending every problem to `out`.
 pub fn check(schema: &J, node: &Node, out: &mut Diagnostics) {
-    let checker = Checker { root: schema };
-    checker.walk(schema, node, &Path::root(), out, 0);
+    static APP: OnceLock<Compiled> = OnceLock::new();
+    static PLATFORM: OnceLock<Compiled> = OnceLock::new();
+    let owned;
+    let compiled = if std::ptr::eq(schema, app_schema()) {
+        APP.get_or_init(|| Compiled::new(schema))
+    } else if std::ptr::eq(schema, platform_schema()) {
+        PLATFORM.get_or_init(|| Compiled::new(schema))
+    } else {
+        owned = Compiled::new(schema);
+        &owned
+    };
+    compiled.walk(compiled.root, node, &Trail::ROOT, out, 0);
 }
 
-struct Checker<'a> {
-    root: &'a J,
+/// The path to the node being checked, built on the stack; turned into a [`Path`] only when
+/// there is something to report (the walk visits every node, errors are rare).
+struct Trail<'a> {
+    parent: Option<&'a Trail<'a>>,
+    key: Option<&'a str>,
+    index: usize,
 }
 
-impl Checker<'_> {
-    fn resolve<'s>(&'s self, mut schema: &'s J) -> &'s J {
-        for _ in 0..32 {
-            match schema.get("$ref").and_then(J::as_str) {
-                Some(r) => match r.strip_prefix("#/$defs/") {
-                    Some(name) => match self.root.get("$defs").and_then(|d| d.get(name)) {
-                        Some(def) => schema = def,
-                        None => return schema,
-                    },
-                    None => return schema,
-                },
-                None => return schema,
-            }
+impl<'a> Trail<'a> {
+    const ROOT: Trail<'static> = Trail {
+        parent: None,
+        key: None,
+        index: 0,
+    };
+
+    fn key(&'a self, key: &'a str) -> Trail<'a> {
+        Trail {
+            parent: Some(self),
+            key: Some(key),
+            index: 0,
         }
-        schema
     }
 
-    /// Whether `node` has a type `schema` accepts (values are checked later, for better errors).
-    fn could_match(&self, schema: &J, node: &Node, depth: usize) -> bool {
-        let s = self.resolve(schema);
+    fn index(&'a self, index: usize) -> Trail<'a> {
+        Trail {
+            parent: Some(self),
+            key: None,
+            index,
+        }
+    }
+
+    fn to_path(&self) -> Path {
+        let mut segs = Vec::new();
+        let mut t = Some(self);
+        while let Some(cur) = t {
+            if cur.parent.is_some() {
+                segs.push(match cur.key {
+                    Some(k) => crate::source::Segment::Key(k.to_string()),
+                    None => crate::source::Segment::Index(cur.index),
+                });
+            }
+            t = cur.parent;
+        }
+        segs.reverse();
+        Path(segs)
+    }
+}
+
+/// A schema compiled for checking: `$ref`s resolved to indices, keywords read once. The
+/// checker visits every node of every manifest it loads, so it must not look keywords up in
+/// JSON maps each time.
+struct Compiled {
+    nodes: Vec<S>,
+    root: usize,
+}
+
+enum S {
+    /// Anything (`true`, or free-form values).
+    Any,
+    /// `anyOf` / `oneOf`.
+    Alt(Vec<usize>),
+    /// `const` / `enum`.
+    Enum(Vec<J>),
+    /// Everything else.
+    Typed {
+        types: Vec<&'static str>,
+        props: Vec<(String, usize)>,
+        additional: Additional,
+        required: Vec<String>,
+        items: Option<usize>,
+        range: (i128, i128),
+    },
+}
+
+enum Additional {
+    Allowed,
+    Forbidden,
+    Schema(usize),
+}
+
+const TYPE_NAMES: &[&str] = &[
+    "null", "boolean", "integer", "number", "string", "array", "object",
+];
+
+impl Compiled {
+    fn new(root: &J) -> Self {
+        let mut c = Compiled {
+            nodes: Vec::new(),
+            root: 0,
+        };
+        let mut defs = std::collections::HashMap::new();
+        c.root = c.compile(root, root, &mut defs);
+        c
+    }
+
+    fn compile(&mut self, root: &J, s: &J, defs: &mut std::collections::HashMap<String, usize>) -> usize {
+        if let Some(r) = s.get("$ref").and_then(J::as_str) {
+            let name = r.trim_start_matches("#/$defs/").to_string();
+            if let Some(&i) = defs.get(&name) {
+                return i;
+            }
+            // Reserve the slot first: definitions may refer to themselves.
+            let slot = self.nodes.len();
+            self.nodes.push(S::Any);
+            defs.insert(name.clone(), slot);
+            let compiled = match root.get("$defs").and_then(|d| d.get(&name)) {
+                Some(def) => self.build(root, def, defs),
+                None => S::Any,
+            };
+            self.nodes[slot] = compiled;
+            return slot;
+        }
+        let node = self.build(root, s, defs);
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    fn build(&mut self, root: &J, s: &J, defs: &mut std::collections::HashMap<String, usize>) -> S {
+        if s.get("$ref").is_some() {
+            let target = self.compile(root, s, defs);
+            return S::Alt(vec![target]);
+        }
+        if !s.is_object() {
+            return S::Any;
+        }
+        if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(J::as_array) {
+            return S::Alt(alts.iter().map(|a| self.compile(root, a, defs)).collect());
+        }
+        if s.get("const").is_some() || s.get("enum").is_some() {
+            return S::Enum(allowed_values_ref(s).cloned().collect());
+        }
+        let types: Vec<&'static str> = match s.get("type") {
+            Some(J::String(t)) => TYPE_NAMES.iter().copied().filter(|n| n == t).collect(),
+            Some(J::Array(a)) => TYPE_NAMES
+                .iter()
+                .copied()
+                .filter(|n| a.iter().any(|t| t == *n))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let props = s
+            .get("properties")
+            .and_then(J::as_object)
+            .map(|p| {
+                p.iter()
+                    .map(|(k, v)| (k.clone(), self.compile(root, v, defs)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let additional = match s.get("additionalProperties") {
+            Some(J::Bool(false)) => Additional::Forbidden,
+            Some(a) if a.is_object() => Additional::Schema(self.compile(root, a, defs)),
+            _ => Additional::Allowed,
+        };
+        let required = s
+            .get("required")
+            .and_then(J::as_array)
+            .map(|r| r.iter().filter_map(J::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        let items = s
+            .get("items")
+            .filter(|i| i.is_object())
+            .map(|i| self.compile(root, i, defs));
+        S::Typed {
+            types,
+            props,
+            additional,
+            required,
+            items,
+            range: int_range(s),
+        }
+    }
+
+    /// Whether `node` has a type schema `i` accepts (values are checked later, for better errors).
+    fn could_match(&self, i: usize, node: &Node, depth: usize) -> bool {
         if depth > 16 {
             return false;
         }
-        if s == &J::Bool(true) {
-            return true;
+        match &self.nodes[i] {
+            S::Any => true,
+            S::Alt(alts) => alts.iter().any(|a| self.could_match(*a, node, depth + 1)),
+            S::Enum(vals) => vals.iter().any(|v| {
+                matches!(
+                    (v, &node.value),
+                    (J::String(_), Value::String(_))
+                        | (J::Bool(_), Value::Bool(_))
+                        | (J::Null, Value::Null)
+                        | (J::Number(_), Value::Int(_) | Value::Float(_))
+                        | (J::Array(_), Value::Seq(_))
+                        | (J::Object(_), Value::Map(_))
+                )
+            }),
+            S::Typed { types, .. } => types.is_empty() || types.iter().any(|t| type_matches(t, node)),
         }
-        if let Some(alts) = s.get("anyOf").or_else(|| s.get("oneOf")).and_then(J::as_array) {
-            return alts.iter().any(|a| self.could_match(a, node, depth + 1));
-        }
-        if let Some(types) = schema_types(s) {
-            return types.iter().any(|t| type_matches(t, node));
-        }
-        if let Some(vals) = allowed_values(s) {
-            let node_json = node.to_json();
-            return vals
-                .iter()
-                .any(|v| std::mem::discriminant(v) == std::mem::discriminant(&node_json));
-        }
-        true
     }
 
-    fn walk(&self, schema: &J, node: &Node, path: &Path, out: &mut Diagnostics, depth: usize) {
+    fn enum_values(&self, i: usize) -> Option<&[J]> {
+        match &self.nodes[i] {
+            S::Enum(v) => Some(v),
+            S::Alt(a) if a.len() == 1 => self.enum_values(a[0]),
+            _ => None,
+        }
+    }
+
+    fn walk(&self, i: usize, node: &Node, path: &Trail, out: &mut Diagnostics, depth: usize) {
         if depth > 64 {
             return;
         }
-        let schema = self.resolve(schema);
-        if schema == &J::Bool(true) {
-            return;
-        }
-        if let Some(branches) = schema
-            .get("anyOf")
-            .or_else(|| schema.get("oneOf"))
-            .and_then(J::as_array)
-        {
-            self.walk_alternatives(branches, node, path, out, depth);
-            return;
-        }
-        if let Some(allowed) = allowed_values(schema) {
-            if !allowed.iter().any(|a| json_matches(a, node)) {
-                let shown: Vec<String> = allowed.iter().map(show_json).collect();
-                let mut d = err(node, path, format!("{} is not allowed here", show_node(node)));
-                let names: Vec<&str> = allowed.iter().filter_map(J::as_str).collect();
-                let hint = match node_str(node).and_then(|s| did_you_mean(s, names.iter().copied())) {
-                    Some(m) => format!("did you mean `{m}`? Allowed: {}", shown.join(", ")),
-                    None => format!("allowed: {}", shown.join(", ")),
-                };
-                d = d.with_hint(hint);
-                out.push(d);
-            }
-            return;
-        }
-        if let Some(types) = schema_types(schema)
-            && !types.iter().any(|t| type_matches(t, node))
-        {
-            out.push(err(
-                node,
-                path,
-                format!("expected {}, found {}", describe_types(&types), show_node(node)),
-            ));
-            return;
-        }
-        match &node.value {
-            Value::Map(entries) => self.walk_object(schema, node, entries, path, out, depth),
-            Value::Seq(items) => {
-                if let Some(item_schema) = schema.get("items") {
-                    for (i, item) in items.iter().enumerate() {
-                        self.walk(item_schema, item, &path.index(i), out, depth + 1);
-                    }
+        match &self.nodes[i] {
+            S::Any => {}
+            S::Alt(branches) => self.walk_alternatives(branches, node, path, out, depth),
+            S::Enum(allowed) => check_enum(allowed, node, path, out),
+            S::Typed {
+                types,
+                props,
+                additional,
+                required,
+                items,
+                range,
+            } => {
+                if !types.is_empty() && !types.iter().any(|t| type_matches(t, node)) {
+                    out.push(err(
+                        node,
+                        path,
+                        format!("expected {}, found {}", describe_types(types), show_node(node)),
+                    ));
+                    return;
                 }
-            }
-            Value::Int(i) => {
-                let (lo, hi) = int_range(schema);
-                if (*i as i128) < lo || (*i as i128) > hi {
-                    out.push(err(node, path, format!("{i} is out of range ({lo} to {hi})")));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn walk_object(
-        &self,
-        schema: &J,
-        node: &Node,
-        entries: &[(crate::source::Key, Node)],
-        path: &Path,
-        out: &mut Diagnostics,
-        depth: usize,
-    ) {
-        let props = schema.get("properties").and_then(J::as_object);
-        let additional = schema.get("additionalProperties");
-        for (key, value) in entries {
-            let child = path.key(&key.name);
-            if let Some(prop) = props.and_then(|p| p.get(&key.name)) {
-                self.walk(prop, value, &child, out, depth + 1);
-            } else {
-                match additional {
-                    Some(J::Bool(false)) => {
-                        let names: Vec<&str> = props
-                            .map(|p| p.keys().map(String::as_str).collect())
-                            .unwrap_or_default();
-                        let mut d =
-                            Diagnostic::error(Some(key.loc.clone()), format!("unknown field `{}`", key.name))
-                                .with_path(&child);
-                        d = match did_you_mean(&key.name, names.iter().copied()) {
-                            Some(m) => d.with_hint(format!("did you mean `{m}`?")),
-                            None => d.with_hint(format!("fields here: {}", names.join(", "))),
-                        };
-                        out.push(d);
+                match &node.value {
+                    Value::Map(entries) => {
+                        for (key, value) in entries {
+                            let child = path.key(&key.name);
+                            if let Some((_, p)) = props.iter().find(|(k, _)| *k == key.name) {
+                                self.walk(*p, value, &child, out, depth + 1);
+                                continue;
+                            }
+                            match additional {
+                                Additional::Forbidden => {
+                                    let names: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
+                                    let d = Diagnostic::error(
+                                        Some(key.loc.clone()),
+                                        format!("unknown field `{}`", key.name),
+                                    )
+                                    .with_path(child.to_path());
+                                    out.push(match did_you_mean(&key.name, names.iter().copied()) {
+                                        Some(m) => d.with_hint(format!("did you mean `{m}`?")),
+                                        None => d.with_hint(format!("fields here: {}", names.join(", "))),
+                                    });
+                                }
+                                Additional::Schema(s) => self.walk(*s, value, &child, out, depth + 1),
+                                Additional::Allowed => {}
+                            }
+                        }
+                        for name in required {
+                            if !entries.iter().any(|(k, _)| k.name == *name) {
+                                out.push(err(node, path, format!("missing field `{name}`")));
+                            }
+                        }
                     }
-                    Some(s) if s.is_object() => self.walk(s, value, &child, out, depth + 1),
+                    Value::Seq(list) => {
+                        if let Some(item) = items {
+                            for (n, child) in list.iter().enumerate() {
+                                self.walk(*item, child, &path.index(n), out, depth + 1);
+                            }
+                        }
+                    }
+                    Value::Int(v) => {
+                        let (lo, hi) = *range;
+                        if (*v as i128) < lo || (*v as i128) > hi {
+                            out.push(err(node, path, format!("{v} is out of range ({lo} to {hi})")));
+                        }
+                    }
                     _ => {}
-                }
-            }
-        }
-        if let Some(required) = schema.get("required").and_then(J::as_array) {
-            for name in required.iter().filter_map(J::as_str) {
-                if !entries.iter().any(|(k, _)| k.name == name) {
-                    out.push(err(node, path, format!("missing field `{name}`")));
                 }
             }
         }
@@ -263,41 +403,31 @@ impl Checker<'_> {
 
     fn walk_alternatives(
         &self,
-        branches: &[J],
+        branches: &[usize],
         node: &Node,
-        path: &Path,
+        path: &Trail,
         out: &mut Diagnostics,
         depth: usize,
     ) {
         // Unit-variant enums come as one `const` per branch: treat as one enum.
-        let consts: Option<Vec<J>> = branches
-            .iter()
-            .map(|b| {
-                let b = self.resolve(b);
-                b.get("const")
-                    .cloned()
-                    .map(|c| vec![c])
-                    .or_else(|| b.get("enum").and_then(J::as_array).cloned())
-            })
-            .collect::<Option<Vec<_>>>()
-            .map(|v| v.into_iter().flatten().collect());
-        if let Some(consts) = consts {
-            let synthetic = json!({ "enum": consts });
-            self.walk(&synthetic, node, path, out, depth);
+        if branches.len() > 1 && branches.iter().all(|b| self.enum_values(*b).is_some()) {
+            let all: Vec<J> = branches
+                .iter()
+                .flat_map(|b| self.enum_values(*b).unwrap_or_default().iter().cloned())
+                .collect();
+            check_enum(&all, node, path, out);
             return;
         }
-        let fitting: Vec<&J> = branches.iter().filter(|b| self.could_match(b, node, 0)).collect();
+        let fitting: Vec<usize> = branches
+            .iter()
+            .copied()
+            .filter(|b| self.could_match(*b, node, 0))
+            .collect();
         match fitting.as_slice() {
             [] => {
-                let mut types = Vec::new();
+                let mut types: Vec<&str> = Vec::new();
                 for b in branches {
-                    if let Some(t) = schema_types(self.resolve(b)) {
-                        for t in t {
-                            if t != "null" && !types.contains(&t) {
-                                types.push(t);
-                            }
-                        }
-                    }
+                    self.collect_types(*b, &mut types, 0);
                 }
                 out.push(err(
                     node,
@@ -305,12 +435,12 @@ impl Checker<'_> {
                     format!("expected {}, found {}", describe_types(&types), show_node(node)),
                 ));
             }
-            [one] => self.walk(one, node, path, out, depth + 1),
+            [one] => self.walk(*one, node, path, out, depth + 1),
             many => {
                 let mut best: Option<Diagnostics> = None;
                 for b in many {
                     let mut trial = Diagnostics::default();
-                    self.walk(b, node, path, &mut trial, depth + 1);
+                    self.walk(*b, node, path, &mut trial, depth + 1);
                     if trial.0.is_empty() {
                         return;
                     }
@@ -322,25 +452,47 @@ impl Checker<'_> {
             }
         }
     }
-}
 
-fn err(node: &Node, path: &Path, message: String) -> Diagnostic {
-    Diagnostic::error(Some(node.loc.clone()), message).with_path(path)
-}
-
-fn allowed_values(schema: &J) -> Option<Vec<J>> {
-    if let Some(c) = schema.get("const") {
-        return Some(vec![c.clone()]);
+    fn collect_types(&self, i: usize, types: &mut Vec<&'static str>, depth: usize) {
+        if depth > 4 {
+            return;
+        }
+        match &self.nodes[i] {
+            S::Typed { types: t, .. } => {
+                for t in t {
+                    if *t != "null" && !types.contains(t) {
+                        types.push(t);
+                    }
+                }
+            }
+            S::Alt(a) if a.len() == 1 => self.collect_types(a[0], types, depth + 1),
+            _ => {}
+        }
     }
-    schema.get("enum").and_then(J::as_array).cloned()
 }
 
-fn schema_types(schema: &J) -> Option<Vec<&str>> {
-    match schema.get("type")? {
-        J::String(s) => Some(vec![s.as_str()]),
-        J::Array(a) => Some(a.iter().filter_map(J::as_str).collect()),
-        _ => None,
+fn check_enum(allowed: &[J], node: &Node, path: &Trail, out: &mut Diagnostics) {
+    if allowed.iter().any(|a| json_matches(a, node)) {
+        return;
     }
+    let shown: Vec<String> = allowed.iter().map(show_json).collect();
+    let names: Vec<&str> = allowed.iter().filter_map(J::as_str).collect();
+    let hint = match node_str(node).and_then(|s| did_you_mean(s, names.iter().copied())) {
+        Some(m) => format!("did you mean `{m}`? Allowed: {}", shown.join(", ")),
+        None => format!("allowed: {}", shown.join(", ")),
+    };
+    out.push(err(node, path, format!("{} is not allowed here", show_node(node))).with_hint(hint));
+}
+
+fn err(node: &Node, path: &Trail, message: String) -> Diagnostic {
+    Diagnostic::error(Some(node.loc.clone()), message).with_path(path.to_path())
+}
+
+fn allowed_values_ref(schema: &J) -> impl Iterator<Item = &J> {
+    schema
+        .get("const")
+        .into_iter()
+        .chain(schema.get("enum").and_then(J::as_array).into_iter().flatten())
 }
 
 fn type_matches(t: &str, node: &Node) -> bool {
@@ -392,7 +544,14 @@ fn describe_types(types: &[&str]) -> String {
 }
 
 fn json_matches(expected: &J, node: &Node) -> bool {
-    *expected == node.to_json()
+    match (expected, &node.value) {
+        (J::String(a), Value::String(b)) => a == b,
+        (J::Bool(a), Value::Bool(b)) => a == b,
+        (J::Null, Value::Null) => true,
+        (J::Number(a), Value::Int(b)) => a.as_i64() == Some(*b),
+        (J::String(_) | J::Bool(_) | J::Null | J::Number(_), _) => false,
+        _ => *expected == node.to_json(),
+    }
 }
 
 fn node_str(node: &Node) -> Option<&str> {

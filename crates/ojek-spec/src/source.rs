@@ -195,6 +195,47 @@ impl Node {
         Some(node)
     }
 
+    /// The deepest node along a textual path (`processes.web.files["/etc/x"]`), and whether
+    /// the whole path was found. Does not allocate: renderers call it for every traced field.
+    pub fn deepest(&self, path: &str) -> (&Node, bool) {
+        let mut node = self;
+        let mut rest = path;
+        while !rest.is_empty() {
+            let (key, index, next): (Option<&str>, Option<usize>, &str) =
+                if let Some(r) = rest.strip_prefix("[\"") {
+                    match r.find("\"]") {
+                        Some(end) => (Some(&r[..end]), None, &r[end + 2..]),
+                        None => return (node, false),
+                    }
+                } else if let Some(r) = rest.strip_prefix('[') {
+                    match r
+                        .find(']')
+                        .and_then(|end| r[..end].parse::<usize>().ok().map(|i| (i, end)))
+                    {
+                        Some((i, end)) => (None, Some(i), &r[end + 1..]),
+                        None => return (node, false),
+                    }
+                } else {
+                    let r = rest.strip_prefix('.').unwrap_or(rest);
+                    let end = r.find(['.', '[']).unwrap_or(r.len());
+                    (Some(&r[..end]), None, &r[end..])
+                };
+            let child = match (key, index, &node.value) {
+                (Some(k), _, Value::Map(entries)) => {
+                    entries.iter().find(|(e, _)| e.name == k).map(|(_, n)| n)
+                }
+                (None, Some(i), Value::Seq(items)) => items.get(i),
+                _ => None,
+            };
+            match child {
+                Some(c) => node = c,
+                None => return (node, false),
+            }
+            rest = next;
+        }
+        (node, true)
+    }
+
     /// The key at the end of `path` (its location is where the field name was written).
     pub fn key_at(&self, path: &Path) -> Option<&Key> {
         let (last, parent) = path.0.split_last()?;
@@ -338,8 +379,11 @@ impl Builder<'_> {
         }
     }
 
-    fn push_value(&mut self, node: Node, anchor: usize) {
-        self.nodes += count_nodes(&node);
+    /// Adds a finished node to its parent. `weight` is how many values it adds to the
+    /// document: 1 for a scalar or a just-closed collection (its children were counted as
+    /// they came), the whole subtree for an alias.
+    fn push_value(&mut self, node: Node, anchor: usize, weight: usize) {
+        self.nodes += weight;
         if self.nodes > MAX_NODES {
             let loc = node.loc.clone();
             self.fail(loc, format!("document expands to more than {MAX_NODES} values"));
@@ -434,7 +478,7 @@ impl MarkedEventReceiver for Builder<'_> {
                     loc,
                     layer: self.layer.clone(),
                 };
-                self.push_value(node, anchor);
+                self.push_value(node, anchor, 1);
             }
             Event::SequenceStart(anchor, _) => self.open(Value::Seq(Vec::new()), anchor, loc),
             Event::MappingStart(anchor, _) => self.open(Value::Map(Vec::new()), anchor, loc),
@@ -451,13 +495,13 @@ impl MarkedEventReceiver for Builder<'_> {
                     }
                     None => return,
                 };
-                // Nodes are counted as they are added to a parent; a closed collection only
-                // counts itself here to avoid counting its children twice.
-                self.nodes = self.nodes.saturating_sub(count_nodes(&node) - 1);
-                self.push_value(node, anchor);
+                self.push_value(node, anchor, 1);
             }
             Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(node) => self.push_value(node, 0),
+                Some(node) => {
+                    let weight = count_nodes(&node);
+                    self.push_value(node, 0, weight)
+                }
                 None => self.fail(loc, "alias refers to an unknown anchor"),
             },
             Event::Nothing
