@@ -38,9 +38,15 @@ fn main() {
         bytes as f64 / 1e6
     );
     // From parsed manifests (what the server holds in memory): resolve, render, write.
-    let loaded: Vec<_> = texts.iter().map(|t| load_app("app.yaml", t, &NoFiles).expect("valid")).collect();
+    let loaded: Vec<_> = texts
+        .iter()
+        .map(|t| load_app("app.yaml", t, &NoFiles).expect("valid"))
+        .collect();
     let start = Instant::now();
-    let bytes: usize = loaded.iter().map(|app| synth::render_both(app, &platform).1).sum();
+    let bytes: usize = loaded
+        .iter()
+        .map(|app| synth::render_both(app, &platform).1)
+        .sum();
     let secs = start.elapsed().as_secs_f64();
     println!(
         "from parsed: {n} apps (3 processes each) to Kubernetes YAML and Nomad JSON: {secs:.3} s, {:.0} apps/s, {:.1} MB of output",

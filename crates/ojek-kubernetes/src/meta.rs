@@ -58,7 +58,10 @@ pub(crate) fn shared_metadata(cx: &Ctx, process: Option<&str>) -> Doc {
     trace_metadata(cx, &mut doc, "", process);
     doc.trace("/namespace", cx.namespace_origin.clone());
     if cx.app.metadata.description.is_some() {
-        doc.trace("/annotations/ojek.dev~1description", cx.src.manifest("metadata.description"));
+        doc.trace(
+            "/annotations/ojek.dev~1description",
+            cx.src.manifest("metadata.description"),
+        );
     }
     doc
 }
@@ -78,10 +81,10 @@ pub(crate) fn copy_shared(cx: &Ctx, doc: &mut Doc, process: Option<&str>, fields
             doc.value["metadata"][*field] = v.clone();
         }
     }
-    for (p, o) in &shared.origins {
+    for (p, o) in shared.origins.iter() {
         let top = p.split('/').nth(1).unwrap_or("");
         if !p.is_empty() && fields.contains(&top) {
-            doc.origins.insert(format!("/metadata{p}"), o.clone());
+            doc.origins.insert_shared(format!("/metadata{p}"), o.clone());
         }
     }
 }
@@ -99,10 +102,17 @@ pub(crate) fn object(cx: &Ctx, kind: &str, name: &str, process: Option<&str>, or
     copy_shared(cx, &mut doc, process, &["namespace", "labels", "annotations"]);
     doc.trace(
         "/apiVersion",
-        Origin::default(format!("{kind} is served as {} in Kubernetes {}", api_version(&cx.version, kind), cx.version)),
+        Origin::default(format!(
+            "{kind} is served as {} in Kubernetes {}",
+            api_version(&cx.version, kind),
+            cx.version
+        )),
     );
     let name_origin = match process {
-        Some(p) => cx.src.manifest_note(&format!("processes.{p}"), format!("`{{app}}-{{process}}` = {name}")),
+        Some(p) => cx.src.manifest_note(
+            &format!("processes.{p}"),
+            format!("`{{app}}-{{process}}` = {name}"),
+        ),
         None => cx.src.manifest_note("metadata.name", "the app name"),
     };
     doc.trace("/metadata/name", name_origin);

@@ -80,6 +80,32 @@ pub(crate) fn service(cx: &Ctx, name: &str, p: &Process) -> Doc {
     doc
 }
 
+/// A headless Service for a `worker` StatefulSet: it has no traffic, but a StatefulSet names
+/// the Service that gives its pods stable DNS names.
+pub(crate) fn headless_service(cx: &Ctx, name: &str) -> Doc {
+    let mut doc = meta::object(
+        cx,
+        "Service",
+        &cx.object_name(name),
+        Some(name),
+        cx.src.manifest_note(
+            &format!("processes.{name}.volumes"),
+            "a StatefulSet needs a governing Service for its pods' DNS names; a worker has no ports, so it is headless",
+        ),
+    );
+    doc.set(
+        "/spec/clusterIP",
+        json!("None"),
+        Origin::default("headless: DNS names for the pods, no load balancing"),
+    );
+    doc.set(
+        "/spec/selector",
+        meta::selector(cx, name),
+        Origin::default("the process's pods"),
+    );
+    doc
+}
+
 fn route_port<'a>(p: &'a Process, r: &Route) -> (&'a str, u16) {
     let (name, port) = match &r.port {
         Some(n) => p.ports.get_key_value(n),

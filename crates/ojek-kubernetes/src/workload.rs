@@ -12,6 +12,11 @@ use crate::Ctx;
 use crate::config::{config_map_name, file_keys};
 use crate::meta;
 
+/// True when the process runs as a StatefulSet (it has a persistent volume).
+pub(crate) fn is_stateful(p: &Process) -> bool {
+    has_persistent(p)
+}
+
 fn has_persistent(p: &Process) -> bool {
     p.volumes.values().any(|v| v.kind == VolumeKind::Persistent)
 }
@@ -292,12 +297,17 @@ fn pod_template(cx: &mut Ctx, name: &str, p: &Process, restart: Option<&str>) ->
     let base = format!("processes.{name}");
     let mut t = Doc::new(json!({"metadata": {}}), cx.src.manifest(&format!("{base}.kind")));
     meta::copy_shared(cx, &mut t, Some(name), &["labels", "annotations"]);
-    if let Some(a) = t.value["metadata"].get_mut("annotations").and_then(serde_json::Value::as_object_mut) {
+    if let Some(a) = t.value["metadata"]
+        .get_mut("annotations")
+        .and_then(serde_json::Value::as_object_mut)
+    {
         // Pods carry the app's own annotations, not ojek's description of it.
         a.remove("ojek.dev/description");
         t.origins.remove("/metadata/annotations/ojek.dev~1description");
         if a.is_empty() {
-            t.value["metadata"].as_object_mut().map(|m| m.remove("annotations"));
+            t.value["metadata"]
+                .as_object_mut()
+                .map(|m| m.remove("annotations"));
         }
     }
     if !p.files.is_empty() {

@@ -82,6 +82,27 @@ fn examples_render_and_pass_official_schemas() {
             }
         }
     }
+    // The manifest that sets every field (see ojek-core's coverage test), with the one field
+    // Kubernetes cannot express dropped.
+    let everything = root().join("crates/ojek-core/tests/data/everything.yaml");
+    let text = std::fs::read_to_string(&everything)
+        .expect("everything.yaml")
+        .replace("bestEffort: []", "bestEffort: [processes.web.update.canary]");
+    let loaded = load_app(&everything.to_string_lossy(), &text, &Dir).unwrap_or_else(|d| panic!("{d}"));
+    let resolved = resolve(&loaded, "staging").unwrap_or_else(|d| panic!("{d}"));
+    let src = Sources {
+        app: &resolved,
+        platform: &platform,
+    };
+    for version in ["1.33", "1.37"] {
+        let r = ojek_kubernetes::render(&src, Some(version)).unwrap_or_else(|d| panic!("everything:\n{d}"));
+        assert!(
+            r.objects.iter().any(|d| d.id() == "Service/everything-worker"),
+            "headless Service for the worker StatefulSet"
+        );
+        let file = out.path().join(format!("everything-{version}.yaml"));
+        std::fs::write(&file, to_yaml_stream(r.objects.iter().map(|d| &d.value))).expect("write");
+    }
     assert!(rendered >= 10, "rendered only {rendered} outputs");
     let status = Command::new("python3")
         .arg(root().join("tools/validate/kube.py"))

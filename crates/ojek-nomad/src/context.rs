@@ -2,11 +2,14 @@
 //! environment's Nomad settings, the origins recorded for the object being built, and the
 //! problems found so far. Nothing here knows the shape of a job.
 
+use std::fmt;
+
 use ojek_output::doc::escape;
-use ojek_output::{Origin, Sources, Support};
+use ojek_output::{Doc, Origin, Sources, Support};
 use ojek_spec::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use ojek_spec::platform::{NomadProfile, TargetKind};
-use ojek_spec::source::{Node, Path};
+use ojek_spec::source::{Node, Path, Value as Yaml};
+use serde_json::{Map, Value};
 
 /// The renderer's state for one app in one environment.
 pub(crate) struct Cx<'a> {
@@ -18,6 +21,9 @@ pub(crate) struct Cx<'a> {
     pub profile_path: String,
     /// Platform path of the environment's `nomad` section (`environments.production.nomad`).
     pub env_path: String,
+    /// The profile's `nomad` section located in the platform file (`None` when the profile's
+    /// name is not one path segment: then fields are found through `profile_path`).
+    profile_at: Option<Field<'a>>,
     /// Fields Nomad cannot express (errors, or warnings under `bestEffort`).
     pub support: Support,
     /// Other problems (bad bindings, names Nomad rejects) and plain warnings.
@@ -69,64 +75,98 @@ impl<'a> Cx<'a> {
                 "ask the platform team to add a nomad section (region, datacenters) to the profile".into(),
             ));
         };
+        let profile_path = format!("profiles.{}.nomad", nomad.profile);
+        // A name with `.` or `[` (or none) reads as other path segments: such a profile is
+        // looked up through its path text instead.
+        let plain = !nomad.profile.is_empty() && !nomad.profile.contains(['.', '[']);
+        let profile_at = plain.then(|| {
+            Field::root(&src.platform.node)
+                .key("profiles")
+                .key(&nomad.profile)
+                .key("nomad")
+        });
         Ok(Cx {
             src,
             profile,
-            profile_path: format!("profiles.{}.nomad", nomad.profile),
+            profile_path,
             env_path,
+            profile_at,
             support: Support::default(),
             diags: Diagnostics::default(),
         })
     }
 
+    /// The root of the manifest, to build field paths from.
+    pub fn manifest(&self) -> Field<'a> {
+        Field::root(&self.src.app.node)
+    }
+
+    /// The manifest field of a process (`processes.web`).
+    pub fn process<'n>(&self, name: &'n str) -> Field<'n>
+    where
+        'a: 'n,
+    {
+        self.manifest().key("processes").key(name)
+    }
+
     /// Origin of a manifest field (as `Sources::manifest`, without a detour through text).
-    pub fn at(&self, path: &Path) -> Origin {
-        locate(&self.src.app.node, path, String::new())
+    pub fn at(&self, field: Field) -> Origin {
+        field.into_origin("")
     }
 
     /// Origin of a manifest field, with a note on how the value was derived.
-    pub fn at_note(&self, path: &Path, note: impl Into<String>) -> Origin {
-        locate(&self.src.app.node, path, note.into())
+    pub fn at_note(&self, field: Field, note: impl Into<String>) -> Origin {
+        field.into_origin(note)
     }
 
     /// Origin of a field of the environment's Nomad profile (`region`).
     pub fn profile_field(&self, field: &str, note: impl Into<String>) -> Origin {
-        self.src
-            .platform_note(&format!("{}.{field}", self.profile_path), note)
+        match &self.profile_at {
+            Some(profile) => profile.key(field).into_origin(note),
+            None => self
+                .src
+                .platform_note(&format!("{}.{field}", self.profile_path), note),
+        }
     }
 
-    /// True when the platform file sets `path` (`profiles.dc1.nomad.router`).
-    pub fn has_platform(&self, path: &str) -> bool {
-        Path::parse(path).is_some_and(|p| self.src.platform.node.get(&p).is_some())
+    /// True when the platform file sets `field` of the environment's Nomad profile.
+    pub fn has_profile_field(&self, field: &str) -> bool {
+        match &self.profile_at {
+            Some(profile) => profile.has(field),
+            None => Path::parse(&format!("{}.{field}", self.profile_path))
+                .is_some_and(|p| self.src.platform.node.get(&p).is_some()),
+        }
     }
 
     /// The origin of a field of the environment's Nomad profile, or a default with `reason`
     /// when the platform file leaves it out.
     pub fn profile_or_default(&self, field: &str, reason: &str) -> Origin {
-        if self.has_platform(&format!("{}.{field}", self.profile_path)) {
+        if self.has_profile_field(field) {
             self.profile_field(field, "")
         } else {
             Origin::default(reason)
         }
     }
 
-    /// Reports that Nomad cannot express the manifest field at `path`.
-    pub fn unsupported(&mut self, path: &Path, why: &str, alternative: &str) {
+    /// Reports that Nomad cannot express the manifest field at `field`.
+    pub fn unsupported(&mut self, field: &Field, why: &str, alternative: &str) {
         self.support
-            .unsupported(self.src, TargetKind::Nomad, &path.to_string(), why, alternative);
+            .unsupported(self.src, TargetKind::Nomad, &field.to_string(), why, alternative);
     }
 
     /// Reports an error at a manifest field.
-    pub fn error(&mut self, path: &Path, message: impl Into<String>, hint: impl Into<String>) {
-        let loc = self.at(path).location;
-        self.diags
-            .push(Diagnostic::error(loc, message).with_path(path).with_hint(hint));
+    pub fn error(&mut self, field: &Field, message: impl Into<String>, hint: impl Into<String>) {
+        self.diags.push(
+            Diagnostic::error(Some(field.node.loc.clone()), message)
+                .with_path(field)
+                .with_hint(hint),
+        );
     }
 
     /// Reports a warning at a manifest field.
-    pub fn warn(&mut self, path: &Path, message: impl Into<String>) {
-        let loc = self.at(path).location;
-        self.diags.push(Diagnostic::warning(loc, message).with_path(path));
+    pub fn warn(&mut self, field: &Field, message: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::warning(Some(field.node.loc.clone()), message).with_path(field));
     }
 
     /// Fills a platform name template (`{app}`, `{team}`, `{env}`).
@@ -143,39 +183,207 @@ impl<'a> Cx<'a> {
     }
 }
 
-/// The origin of the field at `path`, or of its nearest existing parent (a field left out
-/// points at its enclosing block) with `field` still naming `path`.
-fn locate(root: &Node, path: &Path, note: String) -> Origin {
-    let mut depth = path.0.len();
-    loop {
-        let prefix = Path(path.0[..depth].to_vec());
-        if let Some(node) = root.get(&prefix) {
-            return Origin::from_node(node, path, note);
+/// A field of the manifest or the platform file, located as its path is built: the path's
+/// segments, and the node at that path or, for a field left out, at its nearest existing
+/// parent (so its origin points at the enclosing block).
+///
+/// Building a path this way finds the node on the way down and allocates nothing; the path
+/// is written out (as [`Path`] displays it) only for an origin or a diagnostic.
+#[derive(Clone)]
+pub(crate) struct Field<'a> {
+    segments: [Seg<'a>; MAX_DEPTH],
+    depth: usize,
+    /// The node at the path, or at its nearest existing parent.
+    node: &'a Node,
+    /// True when `node` is at the path itself.
+    exact: bool,
+}
+
+/// The deepest field path the renderer builds (`processes.web.sidecars.proxy.env.NAME` has 6
+/// segments).
+const MAX_DEPTH: usize = 8;
+
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl<'a> Field<'a> {
+    /// The document root.
+    pub fn root(node: &'a Node) -> Self {
+        Field {
+            segments: [Seg::Index(0); MAX_DEPTH],
+            depth: 0,
+            node,
+            exact: true,
         }
-        if depth == 0 {
-            return Origin::from_node(root, path, note);
+    }
+
+    /// This field extended by a mapping key.
+    pub fn key<'k>(&self, key: &'k str) -> Field<'k>
+    where
+        'a: 'k,
+    {
+        let child = match &self.node.value {
+            Yaml::Map(entries) if self.exact => entries.iter().find(|(k, _)| k.name == key).map(|(_, n)| n),
+            _ => None,
+        };
+        self.child(Seg::Key(key), child)
+    }
+
+    /// This field extended by a sequence index.
+    pub fn index(&self, index: usize) -> Self {
+        let child = match &self.node.value {
+            Yaml::Seq(items) if self.exact => items.get(index),
+            _ => None,
+        };
+        self.child(Seg::Index(index), child)
+    }
+
+    fn child<'k>(&self, segment: Seg<'k>, found: Option<&'k Node>) -> Field<'k>
+    where
+        'a: 'k,
+    {
+        assert!(
+            self.depth < MAX_DEPTH,
+            "field path deeper than {MAX_DEPTH}: {self}"
+        );
+        let mut segments: [Seg<'k>; MAX_DEPTH] = self.segments;
+        segments[self.depth] = segment;
+        Field {
+            segments,
+            depth: self.depth + 1,
+            node: found.unwrap_or(self.node),
+            exact: found.is_some(),
         }
-        depth -= 1;
+    }
+
+    /// True when the document sets `key` below this field.
+    pub fn has(&self, key: &str) -> bool {
+        self.exact && matches!(&self.node.value, Yaml::Map(e) if e.iter().any(|(k, _)| k.name == key))
+    }
+
+    /// Where the field came from, with a note on how the value was derived.
+    pub fn into_origin(self, note: impl Into<String>) -> Origin {
+        let mut origin = Origin::from_node(self.node, &Path::root(), note);
+        origin.field = (self.depth > 0).then(|| self.text());
+        origin
+    }
+
+    /// The path as [`Path`] displays it (`processes.web.routes[0].host`).
+    pub fn text(&self) -> String {
+        let segments = &self.segments[..self.depth];
+        let len = segments.iter().map(|s| match s {
+            Seg::Key(k) => k.len() + 4,
+            Seg::Index(_) => 8,
+        });
+        let mut text = String::with_capacity(len.sum());
+        for segment in segments {
+            match *segment {
+                // Quoted when it has characters the dotted form cannot hold.
+                Seg::Key(k) if k.is_empty() || k.bytes().any(|b| b".[]\"/ ".contains(&b)) => {
+                    text.push_str("[\"");
+                    text.push_str(k);
+                    text.push_str("\"]");
+                }
+                Seg::Key(k) => {
+                    if !text.is_empty() {
+                        text.push('.');
+                    }
+                    text.push_str(k);
+                }
+                Seg::Index(n) => {
+                    text.push('[');
+                    text.push_str(&n.to_string());
+                    text.push(']');
+                }
+            }
+        }
+        text
     }
 }
 
-/// Origins recorded by JSON pointer while an object is built; applied to its `Doc` at the end.
-#[derive(Default)]
-pub(crate) struct Traces(pub Vec<(String, Origin)>);
+impl fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+/// The origins of an object's fields, recorded by JSON pointer while the object is built.
+pub(crate) struct Traces(Doc);
 
 impl Traces {
-    /// Records that the field at `pointer` came from `origin`.
-    pub fn add(&mut self, pointer: impl Into<String>, origin: Origin) {
-        self.0.push((pointer.into(), origin));
+    /// Origins for an object whose fields come from `origin` unless traced otherwise.
+    pub fn new(origin: Origin) -> Self {
+        Traces(Doc::new(Value::Null, origin))
     }
+
+    /// Records that the field at `pointer` came from `origin` (a later record of the same
+    /// pointer wins).
+    pub fn add(&mut self, pointer: impl Into<String>, origin: Origin) {
+        self.0.origins.insert(pointer.into(), origin);
+    }
+
+    /// The object `value`, with the origins recorded for its fields.
+    pub fn into_doc(self, value: Value) -> Doc {
+        let mut doc = self.0;
+        doc.value = value;
+        debug_assert!(
+            doc.origins.iter().all(|(p, _)| doc.value.pointer(p).is_some()),
+            "trace of a missing field in {}",
+            doc.value
+        );
+        doc
+    }
+}
+
+/// A JSON object of `fields`, in order: as `json!` makes it, but allocated at its final size
+/// and without serializing the values again.
+pub(crate) fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    let mut map = Map::with_capacity(N);
+    for (key, value) in fields {
+        map.insert(key.into(), value);
+    }
+    Value::Object(map)
 }
 
 /// `base/key` as a JSON pointer, escaping the key.
 pub(crate) fn ptr(base: &str, key: &str) -> String {
-    format!("{base}/{}", escape(key))
+    if key.contains(['~', '/']) {
+        format!("{base}/{}", escape(key))
+    } else {
+        [base, "/", key].concat()
+    }
 }
 
-/// The manifest path of a process (`processes.web`).
-pub(crate) fn process_path(name: &str) -> Path {
-    Path::root().key("processes").key(name)
+/// The pointer `rel` (`/Count`, starting with `/`) below `base`.
+pub(crate) fn join(base: &str, rel: &str) -> String {
+    [base, rel].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ojek_spec::source::{Layer, Location};
+
+    use super::*;
+
+    #[test]
+    fn field_paths_read_as_path_displays_them() {
+        let node = Node {
+            value: Yaml::Null,
+            loc: Location::new(&Arc::from("x.yaml"), 1, 1),
+            layer: Layer::Manifest,
+        };
+        let keys = ["processes", "web", "/etc/a.yaml", "", "a b", "x\"y", "k[0]"];
+        for (i, key) in keys.iter().enumerate() {
+            let field = Field::root(&node).key(key).index(i).key("files").key(key);
+            let path = Path::root().key(key).index(i).key("files").key(key);
+            assert_eq!(field.to_string(), path.to_string());
+        }
+        let first = Field::root(&node).index(3).key("a");
+        assert_eq!(first.to_string(), Path::root().index(3).key("a").to_string());
+    }
 }

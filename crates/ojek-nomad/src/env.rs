@@ -27,10 +27,9 @@ use ojek_output::Origin;
 use ojek_output::bind::{self, Part};
 use ojek_spec::manifest::EnvValue;
 use ojek_spec::platform::TargetKind;
-use ojek_spec::source::Path;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::context::{Cx, Traces, ptr};
+use crate::context::{Cx, Field, Traces, join, object, ptr};
 use crate::template;
 
 /// Default Variable path prefix of manifest secret references.
@@ -49,16 +48,21 @@ pub(crate) struct TaskEnv {
 impl TaskEnv {
     /// Records the origins of the `Env` map below the task at `task_ptr`.
     pub fn trace_env(&mut self, t: &mut Traces, task_ptr: &str) {
+        let env_ptr = join(task_ptr, "/Env");
         for (key, origin) in self.env_origins.drain(..) {
-            t.add(ptr(&ptr(task_ptr, "Env"), &key), origin);
+            t.add(ptr(&env_ptr, &key), origin);
         }
     }
 }
 
 /// Resolves the environment variables at manifest path `base` (`processes.web.env`).
-pub(crate) fn task_env(cx: &mut Cx, base: &Path, vars: &indexmap::IndexMap<String, EnvValue>) -> TaskEnv {
-    let mut out = TaskEnv::default();
-    let secrets_prefix = secrets_prefix(cx);
+pub(crate) fn task_env(cx: &mut Cx, base: &Field, vars: &indexmap::IndexMap<String, EnvValue>) -> TaskEnv {
+    let mut out = TaskEnv {
+        env: Map::with_capacity(vars.len()),
+        ..TaskEnv::default()
+    };
+    // The Variable path prefix, worked out at the first secret.
+    let mut prefix = None;
     for (name, value) in vars {
         let path = base.key(name);
         let resolved = match bind::resolve(cx.src, TargetKind::Nomad, value, &path.to_string()) {
@@ -73,6 +77,7 @@ pub(crate) fn task_env(cx: &mut Cx, base: &Path, vars: &indexmap::IndexMap<Strin
             out.env_origins.push((name.clone(), resolved.origin));
             continue;
         }
+        let secrets_prefix: &(String, String) = prefix.get_or_insert_with(|| secrets_prefix(cx));
         let mut line = format!("{name}=");
         let mut reads = Vec::new();
         for part in &resolved.parts {
@@ -118,12 +123,12 @@ pub(crate) fn task_env(cx: &mut Cx, base: &Path, vars: &indexmap::IndexMap<Strin
             note = format!("{}; {note}", origin.note);
         }
         origin.note = note;
-        let tmpl = json!({
-            "EmbeddedTmpl": line,
-            "DestPath": format!("secrets/env/{name}.env"),
-            "ChangeMode": "restart",
-            "Envvars": true,
-        });
+        let tmpl = object([
+            ("EmbeddedTmpl", line.into()),
+            ("DestPath", format!("secrets/env/{name}.env").into()),
+            ("ChangeMode", "restart".into()),
+            ("Envvars", true.into()),
+        ]);
         out.templates.push((tmpl, origin));
     }
     out
@@ -134,17 +139,17 @@ pub(crate) fn task_env(cx: &mut Cx, base: &Path, vars: &indexmap::IndexMap<Strin
 pub(crate) fn trace_env_template(t: &mut Traces, tmpl_ptr: &str, origin: Origin) {
     t.add(tmpl_ptr, origin);
     t.add(
-        format!("{tmpl_ptr}/DestPath"),
+        join(tmpl_ptr, "/DestPath"),
         Origin::default("one env file per variable under the task's secrets/ directory, which the alloc filesystem API does not expose"),
     );
     t.add(
-        format!("{tmpl_ptr}/ChangeMode"),
+        join(tmpl_ptr, "/ChangeMode"),
         Origin::default(
             "a running process cannot see a changed environment: restart the task when a secret changes",
         ),
     );
     t.add(
-        format!("{tmpl_ptr}/Envvars"),
+        join(tmpl_ptr, "/Envvars"),
         Origin::default("the template renders environment variables"),
     );
 }

@@ -23,28 +23,27 @@
 //!   once (a budget of zero cannot be expressed; reported).
 //! - Restart/reschedule: Nomad's service defaults for long-running processes; for `cron` and
 //!   `job`, `retries` → in-place restarts with `Mode: fail` and no rescheduling, so a run is
-//!   tried 1 + retries times; `deadline` has no equivalent in the Nomad API version ojek
+//!   tried 1 + retries times (unset: no retries, as on Kubernetes); `deadline` has no equivalent in the Nomad API version ojek
 //!   targets (reported).
 
 use ojek_output::Origin;
 use ojek_spec::manifest::{Process, UpdateStrategy, VolumeKind};
-use ojek_spec::source::Path;
 use ojek_spec::values::IntOrPercent;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use crate::context::{Cx, Traces, process_path, ptr};
+use crate::context::{Cx, Field, Traces, join, object, ptr};
 use crate::units::{mib, secs};
 use crate::{scaling, services, task};
 
 /// The task group of process `name` at `gptr`.
 pub(crate) fn group(cx: &mut Cx, t: &mut Traces, gptr: &str, name: &str, p: &Process) -> Value {
-    let path = process_path(name);
-    let mut g = Map::new();
+    let path = cx.process(name);
+    let mut g = Map::with_capacity(13);
     g.insert("Name".into(), Value::from(name));
     t.add(
         gptr,
         cx.at_note(
-            &path.key("kind"),
+            path.key("kind"),
             format!("a {} process becomes a task group", p.kind.as_str()),
         ),
     );
@@ -52,7 +51,7 @@ pub(crate) fn group(cx: &mut Cx, t: &mut Traces, gptr: &str, name: &str, p: &Pro
     let count = count(cx, t, gptr, &path, p, &mut g);
     constraints(cx, t, gptr, &path, p, &mut g);
     network(cx, t, gptr, &path, p, &mut g);
-    services::build(cx, t, gptr, &mut g, name, p);
+    services::build(cx, t, gptr, &mut g, (&path, name), p);
     volumes(cx, t, gptr, &path, p, &mut g);
     if let Some(a) = p.scaling.as_ref().and_then(|s| s.autoscale.as_ref()) {
         let s = scaling::scaling(cx, t, gptr, &path.key("scaling").key("autoscale"), a);
@@ -64,7 +63,7 @@ pub(crate) fn group(cx: &mut Cx, t: &mut Traces, gptr: &str, name: &str, p: &Pro
     }
     restart(cx, t, gptr, &path, p, &mut g);
 
-    let mut tasks = vec![task::main_task(cx, t, &format!("{gptr}/Tasks/0"), name, p)];
+    let mut tasks = vec![task::main_task(cx, t, &join(gptr, "/Tasks/0"), (&path, name), p)];
     let mut previous: Option<&str> = None;
     for (cname, c) in &p.init_containers {
         if let Some(prev) = previous {
@@ -80,7 +79,7 @@ pub(crate) fn group(cx: &mut Cx, t: &mut Traces, gptr: &str, name: &str, p: &Pro
             cx,
             t,
             &tp,
-            (name, p),
+            (&path, p),
             task::Role::Init,
             (cname, c),
         ));
@@ -91,7 +90,7 @@ pub(crate) fn group(cx: &mut Cx, t: &mut Traces, gptr: &str, name: &str, p: &Pro
             cx,
             t,
             &tp,
-            (name, p),
+            (&path, p),
             task::Role::Sidecar,
             (cname, c),
         ));
@@ -105,7 +104,7 @@ fn count(
     cx: &mut Cx,
     t: &mut Traces,
     gptr: &str,
-    path: &Path,
+    path: &Field,
     p: &Process,
     g: &mut Map<String, Value>,
 ) -> (u32, u32) {
@@ -113,7 +112,7 @@ fn count(
     let (n, max, origin) = match &p.scaling {
         Some(s) if s.replicas.is_some() => {
             let n = s.replicas.unwrap_or(1);
-            (n, n, cx.at(&sp.key("replicas")))
+            (n, n, cx.at(sp.key("replicas")))
         }
         Some(s) if s.autoscale.is_some() => {
             let a = s.autoscale.as_ref().map_or((1, 1), |a| (a.min, a.max));
@@ -121,7 +120,7 @@ fn count(
                 a.0,
                 a.1,
                 cx.at_note(
-                    &sp.key("autoscale").key("min"),
+                    sp.key("autoscale").key("min"),
                     "starts at min; the Nomad Autoscaler changes it (submit new versions with PreserveCounts to keep its choice)",
                 ),
             )
@@ -138,7 +137,7 @@ fn count(
         ),
     };
     g.insert("Count".into(), Value::from(n));
-    t.add(format!("{gptr}/Count"), origin);
+    t.add(join(gptr, "/Count"), origin);
     (n, max)
 }
 
@@ -146,7 +145,7 @@ fn constraints(
     cx: &mut Cx,
     t: &mut Traces,
     gptr: &str,
-    path: &Path,
+    path: &Field,
     p: &Process,
     g: &mut Map<String, Value>,
 ) {
@@ -164,11 +163,15 @@ fn constraints(
     }
     let mut list = Vec::new();
     for (i, (key, value)) in pl.node_selector.iter().enumerate() {
-        list.push(json!({"LTarget": format!("${{meta.{key}}}"), "RTarget": value, "Operand": "="}));
+        list.push(object([
+            ("LTarget", format!("${{meta.{key}}}").into()),
+            ("RTarget", value.as_str().into()),
+            ("Operand", "=".into()),
+        ]));
         t.add(
             format!("{gptr}/Constraints/{i}"),
             cx.at_note(
-                &pp.key("nodeSelector").key(key),
+                pp.key("nodeSelector").key(key),
                 "node labels are Nomad client meta: the client's meta must have this value",
             ),
         );
@@ -176,18 +179,21 @@ fn constraints(
     g.insert("Constraints".into(), Value::Array(list));
 }
 
-fn network(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Path, p: &Process, g: &mut Map<String, Value>) {
+fn network(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Field, p: &Process, g: &mut Map<String, Value>) {
     if p.ports.is_empty() {
         return;
     }
     let np = format!("{gptr}/Networks/0");
     let mut ports = Vec::new();
     for (i, (name, port)) in p.ports.iter().enumerate() {
-        ports.push(json!({"Label": name, "To": port.port}));
+        ports.push(object([
+            ("Label", name.as_str().into()),
+            ("To", port.port.into()),
+        ]));
         t.add(
             format!("{np}/DynamicPorts/{i}"),
             cx.at_note(
-                &path.key("ports").key(name),
+                path.key("ports").key(name),
                 "a dynamic host port mapped to the container port",
             ),
         );
@@ -198,11 +204,14 @@ fn network(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Path, p: &Process, g:
     );
     g.insert(
         "Networks".into(),
-        json!([{"Mode": "bridge", "DynamicPorts": ports}]),
+        Value::Array(vec![object([
+            ("Mode", "bridge".into()),
+            ("DynamicPorts", Value::Array(ports)),
+        ])]),
     );
 }
 
-fn volumes(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Path, p: &Process, g: &mut Map<String, Value>) {
+fn volumes(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Field, p: &Process, g: &mut Map<String, Value>) {
     let mut requests = Map::new();
     let mut disk_mb: u64 = 0;
     let mut sized: Vec<String> = Vec::new();
@@ -215,21 +224,27 @@ fn volumes(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Path, p: &Process, g:
                     &cx.fill(template.as_deref().unwrap_or("{app}-{volume}")),
                     &[("volume", name)],
                 );
-                let rp = ptr(&format!("{gptr}/Volumes"), name);
+                let rp = ptr(&join(gptr, "/Volumes"), name);
                 requests.insert(
                     name.clone(),
-                    json!({"Name": name, "Type": "host", "Source": source, "ReadOnly": false, "PerAlloc": true}),
+                    object([
+                        ("Name", name.as_str().into()),
+                        ("Type", "host".into()),
+                        ("Source", source.as_str().into()),
+                        ("ReadOnly", false.into()),
+                        ("PerAlloc", true.into()),
+                    ]),
                 );
                 let size = vol.size.as_ref().map(|s| s.to_string()).unwrap_or_default();
                 t.add(
                     &rp,
                     cx.at_note(
-                        &vp,
+                        vp.clone(),
                         "a persistent volume is a Nomad host volume the platform provides",
                     ),
                 );
                 t.add(
-                    format!("{rp}/Type"),
+                    join(&rp, "/Type"),
                     Origin::default("host volumes are the volumes every Nomad client can offer"),
                 );
                 let source_origin = match &template {
@@ -238,16 +253,16 @@ fn volumes(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Path, p: &Process, g:
                         "`{{app}}-{{volume}}` (the profile sets no hostVolume template): `{source}`"
                     )),
                 };
-                t.add(format!("{rp}/Source"), source_origin);
+                t.add(join(&rp, "/Source"), source_origin);
                 t.add(
-                    format!("{rp}/PerAlloc"),
+                    join(&rp, "/PerAlloc"),
                     cx.at_note(
-                        &vp.key("type"),
+                        vp.key("type"),
                         format!("one volume per replica: allocation n mounts host volume `{source}[n]`"),
                     ),
                 );
                 if vol.size.is_some() {
-                    t.add(format!("{rp}/ReadOnly"), cx.at_note(&vp.key("size"), format!("read-write; a host volume request has no size: the platform provisions `{source}[n]` with at least {size}")));
+                    t.add(join(&rp, "/ReadOnly"), cx.at_note(vp.key("size"), format!("read-write; a host volume request has no size: the platform provisions `{source}[n]` with at least {size}")));
                     cx.warn(
                         &vp.key("size"),
                         format!("nomad cannot request a volume size: make sure the host volumes `{source}[n]` have at least {size}"),
@@ -279,12 +294,12 @@ fn volumes(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Path, p: &Process, g:
     if disk_mb > 0 {
         g.insert(
             "EphemeralDisk".into(),
-            json!({"SizeMB": disk_mb.saturating_add(300)}),
+            object([("SizeMB", disk_mb.saturating_add(300).into())]),
         );
         t.add(
-            format!("{gptr}/EphemeralDisk/SizeMB"),
+            join(gptr, "/EphemeralDisk/SizeMB"),
             cx.at_note(
-                &path.key("volumes"),
+                path.key("volumes"),
                 format!("300 MB (Nomad's default, for logs and templates) plus the ephemeral volumes {}; Nomad uses it for placement and does not enforce it", sized.join(", ")),
             ),
         );
@@ -312,22 +327,17 @@ fn update(
     cx: &mut Cx,
     t: &mut Traces,
     gptr: &str,
-    path: &Path,
+    path: &Field,
     p: &Process,
     (count, max): (u32, u32),
     g: &mut Map<String, Value>,
 ) {
     let up = path.key("update");
     let u = p.update.as_ref();
-    let mut m = Map::new();
-    let basis = if max > count {
-        format!("of the initial count {count}")
-    } else {
-        format!("of the count {count}")
-    };
-    let up_ptr = format!("{gptr}/Update");
+    let mut m = Map::with_capacity(8);
+    let up_ptr = join(gptr, "/Update");
     let mut block_origin = if u.is_some() {
-        cx.at(&up)
+        cx.at(up.clone())
     } else {
         Origin::default("rolling updates one allocation at a time, as Nomad does by default")
     };
@@ -335,7 +345,7 @@ fn update(
         Some(u) if u.strategy == UpdateStrategy::Recreate => (
             max.max(1),
             cx.at_note(
-                &up.key("strategy"),
+                up.key("strategy"),
                 "recreate: every allocation is replaced in one batch; Nomad stops the old ones and starts the new ones together, without waiting for the old ones to exit",
             ),
         ),
@@ -343,17 +353,17 @@ fn update(
             let v = u.max_surge.as_ref().map_or(1, |s| resolve(s, count, true));
             (
                 v.max(1),
-                cx.at_note(&up.key("maxSurge"), format!("Nomad replaces this many allocations at a time ({}); it stops an old allocation before starting its replacement", describe(u.max_surge.as_ref(), &basis))),
+                cx.at_note(up.key("maxSurge"), format!("Nomad replaces this many allocations at a time ({}); it stops an old allocation before starting its replacement", describe(u.max_surge.as_ref(), count, max))),
             )
         }
         Some(u) if u.max_unavailable.as_ref().is_some_and(|v| resolve(v, count, false) > 0) => {
             let v = u.max_unavailable.as_ref().map_or(1, |s| resolve(s, count, false));
-            (v, cx.at_note(&up.key("maxUnavailable"), format!("Nomad replaces this many allocations at a time ({})", describe(u.max_unavailable.as_ref(), &basis))))
+            (v, cx.at_note(up.key("maxUnavailable"), format!("Nomad replaces this many allocations at a time ({})", describe(u.max_unavailable.as_ref(), count, max))))
         }
         _ => (1, Origin::default("one allocation at a time, Nomad's default")),
     };
     m.insert("MaxParallel".into(), Value::from(parallel));
-    t.add(format!("{up_ptr}/MaxParallel"), origin);
+    t.add(join(&up_ptr, "/MaxParallel"), origin);
     if let Some(v) = u.and_then(|u| u.max_unavailable.as_ref())
         && u.is_some_and(|u| u.strategy == UpdateStrategy::Rolling)
     {
@@ -368,7 +378,7 @@ fn update(
             );
         } else {
             block_origin = cx.at_note(
-                &up.key("maxUnavailable"),
+                up.key("maxUnavailable"),
                 format!("honoured: at most {parallel} allocation(s) (MaxParallel) are down at once during an update, within maxUnavailable ({allowed})"),
             );
         }
@@ -377,23 +387,23 @@ fn update(
         m.insert("Canary".into(), Value::from(c));
         m.insert("AutoPromote".into(), Value::from(false));
         t.add(
-            format!("{up_ptr}/Canary"),
+            join(&up_ptr, "/Canary"),
             cx.at_note(
-                &up.key("canary"),
+                up.key("canary"),
                 "new versions start this many canaries and wait for promotion",
             ),
         );
         t.add(
-            format!("{up_ptr}/AutoPromote"),
+            join(&up_ptr, "/AutoPromote"),
             cx.at_note(
-                &up.key("canary"),
+                up.key("canary"),
                 "canaries wait for promotion (ojek promote, or nomad deployment promote)",
             ),
         );
     }
     m.insert("AutoRevert".into(), Value::from(true));
     t.add(
-        format!("{up_ptr}/AutoRevert"),
+        join(&up_ptr, "/AutoRevert"),
         Origin::default("a failed deployment rolls back to the last stable version"),
     );
     let defaults: [(&str, Value, &str); 4] = [
@@ -420,15 +430,18 @@ fn update(
     ];
     for (k, v, why) in defaults {
         m.insert(k.into(), v);
-        t.add(format!("{up_ptr}/{k}"), Origin::default(why));
+        t.add(ptr(&up_ptr, k), Origin::default(why));
     }
     t.add(&up_ptr, block_origin);
     g.insert("Update".into(), Value::Object(m));
 }
 
-fn describe(v: Option<&IntOrPercent>, basis: &str) -> String {
+/// A count or percentage for a note (`25% of the count 4`), where `max` above `count` means
+/// the group is autoscaled.
+fn describe(v: Option<&IntOrPercent>, count: u32, max: u32) -> String {
     match v {
-        Some(IntOrPercent::Percent(p)) => format!("{p} {basis}"),
+        Some(IntOrPercent::Percent(p)) if max > count => format!("{p} of the initial count {count}"),
+        Some(IntOrPercent::Percent(p)) => format!("{p} of the count {count}"),
         Some(IntOrPercent::Int(n)) => n.to_string(),
         None => String::new(),
     }
@@ -438,7 +451,7 @@ fn migrate(
     cx: &mut Cx,
     t: &mut Traces,
     gptr: &str,
-    path: &Path,
+    path: &Field,
     p: &Process,
     (count, _): (u32, u32),
     g: &mut Map<String, Value>,
@@ -460,30 +473,40 @@ fn migrate(
     }
     g.insert(
         "Migrate".into(),
-        json!({"MaxParallel": n, "HealthCheck": "checks"}),
+        object([("MaxParallel", n.into()), ("HealthCheck", "checks".into())]),
     );
     t.add(
-        format!("{gptr}/Migrate/MaxParallel"),
-        cx.at_note(&bp.key(field), format!("a node drain migrates at most {n} allocation(s) at a time (count {count}) and waits for the replacements to be healthy")),
+        join(gptr, "/Migrate/MaxParallel"),
+        cx.at_note(bp.key(field), format!("a node drain migrates at most {n} allocation(s) at a time (count {count}) and waits for the replacements to be healthy")),
     );
     t.add(
-        format!("{gptr}/Migrate/HealthCheck"),
+        join(gptr, "/Migrate/HealthCheck"),
         Origin::default("a migrated allocation is healthy when its tasks run and its checks pass"),
     );
 }
 
-fn restart(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Path, p: &Process, g: &mut Map<String, Value>) {
-    let rp = format!("{gptr}/RestartPolicy");
-    let sp = format!("{gptr}/ReschedulePolicy");
+fn restart(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Field, p: &Process, g: &mut Map<String, Value>) {
+    let rp = join(gptr, "/RestartPolicy");
+    let sp = join(gptr, "/ReschedulePolicy");
     if p.kind.is_long_running() {
         g.insert(
             "RestartPolicy".into(),
-            json!({"Attempts": 2, "Delay": secs(15), "Interval": secs(1800), "Mode": "fail"}),
+            object([
+                ("Attempts", 2.into()),
+                ("Delay", secs(15).into()),
+                ("Interval", secs(1800).into()),
+                ("Mode", "fail".into()),
+            ]),
         );
         t.add(&rp, Origin::default("Nomad's default for services: restart in place twice in 30 minutes, then reschedule the allocation"));
         g.insert(
             "ReschedulePolicy".into(),
-            json!({"Delay": secs(30), "DelayFunction": "exponential", "MaxDelay": secs(3600), "Unlimited": true}),
+            object([
+                ("Delay", secs(30).into()),
+                ("DelayFunction", "exponential".into()),
+                ("MaxDelay", secs(3600).into()),
+                ("Unlimited", true.into()),
+            ]),
         );
         t.add(&sp, Origin::default("Nomad's default for services: reschedule without limit, backing off up to an hour, like Kubernetes' crash-loop back-off"));
         return;
@@ -495,56 +518,48 @@ fn restart(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Path, p: &Process, g:
             "stop the run from inside the process (for example `timeout 1h cmd`), or add max_run_duration with a targets.nomad patch where the cluster supports it",
         );
     }
-    match p.retries {
-        Some(n) => {
-            let interval = i64::from(n).saturating_mul(secs(15)).max(secs(86_400));
-            g.insert(
-                "RestartPolicy".into(),
-                json!({"Attempts": n, "Delay": secs(15), "Interval": interval, "Mode": "fail"}),
-            );
-            t.add(
-                &rp,
-                Origin::default("15s between attempts; the run fails when the attempts are used up"),
-            );
-            t.add(
-                format!("{rp}/Attempts"),
-                cx.at_note(&path.key("retries"), "retried in place, on the same node"),
-            );
-            t.add(
-                format!("{rp}/Interval"),
-                Origin::default("a day, or longer if the retries need it: all retries count"),
-            );
-            g.insert(
-                "ReschedulePolicy".into(),
-                json!({"Attempts": 0, "Unlimited": false}),
-            );
-            t.add(
-                &sp,
-                cx.at_note(
-                    &path.key("retries"),
-                    "no rescheduling on other nodes: a run is tried 1 + retries times in all",
-                ),
-            );
-        }
-        None => {
-            g.insert(
-                "RestartPolicy".into(),
-                json!({"Attempts": 3, "Delay": secs(15), "Interval": secs(86_400), "Mode": "fail"}),
-            );
-            t.add(
-                &rp,
-                Origin::default(
-                    "Nomad's default for batch jobs (the process sets no retries): 3 restarts in place a day",
-                ),
-            );
-            g.insert(
-                "ReschedulePolicy".into(),
-                json!({"Attempts": 1, "Interval": secs(86_400), "Delay": secs(5), "DelayFunction": "constant", "Unlimited": false}),
-            );
-            t.add(
-                &sp,
-                Origin::default("Nomad's default for batch jobs: then one more try on another node"),
-            );
-        }
-    }
+    // Unset retries mean none, as on Kubernetes (backoffLimit 0): side effects never repeat
+    // unasked. Nomad's own batch default (3 restarts, 1 reschedule) would differ by target.
+    let n = p.retries.unwrap_or(0);
+    let interval = i64::from(n).saturating_mul(secs(15)).max(secs(86_400));
+    g.insert(
+        "RestartPolicy".into(),
+        object([
+            ("Attempts", n.into()),
+            ("Delay", secs(15).into()),
+            ("Interval", interval.into()),
+            ("Mode", "fail".into()),
+        ]),
+    );
+    t.add(
+        &rp,
+        Origin::default("15s between attempts; the run fails when the attempts are used up"),
+    );
+    t.add(
+        join(&rp, "/Attempts"),
+        match p.retries {
+            Some(_) => cx.at_note(path.key("retries"), "retried in place, on the same node"),
+            None => Origin::default(
+                "no retries given: a failed run is not retried, so side effects never repeat unasked (as on Kubernetes)",
+            ),
+        },
+    );
+    t.add(
+        join(&rp, "/Interval"),
+        Origin::default("a day, or longer if the retries need it: all retries count"),
+    );
+    g.insert(
+        "ReschedulePolicy".into(),
+        object([("Attempts", 0.into()), ("Unlimited", false.into())]),
+    );
+    t.add(
+        &sp,
+        match p.retries {
+            Some(_) => cx.at_note(
+                path.key("retries"),
+                "no rescheduling on other nodes: a run is tried 1 + retries times in all",
+            ),
+            None => Origin::default("no rescheduling on other nodes: a run is tried once (no retries given)"),
+        },
+    );
 }

@@ -14,6 +14,8 @@
 
 use hcl::expr::{Heredoc, TemplateExpr};
 use hcl::format::{Format, Formatter};
+use std::fmt;
+
 use hcl::{Attribute, Block, Body, Expression, Identifier, Number, ObjectKey, Structure};
 use serde_json::{Map, Value};
 
@@ -34,7 +36,7 @@ pub fn to_hcl(job: &Value) -> Result<String, String> {
         .get("ID")
         .and_then(Value::as_str)
         .ok_or("Job.ID: missing or not a string")?;
-    let body = convert(Ctx::Job, j, "Job")?;
+    let body = convert(Ctx::Job, j, &Trail::Root("Job"))?;
     let block = Block::builder("job").add_label(id).add_structures(body).build();
     let body = Body::builder().add_block(block).build();
     let mut f = Formatter::builder()
@@ -44,45 +46,55 @@ pub fn to_hcl(job: &Value) -> Result<String, String> {
     let text = body
         .format_string(&mut f)
         .map_err(|e| format!("cannot format HCL: {e}"))?;
-    Ok(close_empty_blocks(&text))
+    Ok(close_empty_blocks(text))
 }
 
 /// Writes empty blocks as `name {}` (the formatter leaves spaces between the braces), outside
 /// heredocs.
-fn close_empty_blocks(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut heredoc: Option<String> = None;
+fn close_empty_blocks(text: String) -> String {
+    let mut out = String::new();
+    // `text[..copied]` is in `out` (with its empty blocks closed).
+    let mut copied = 0;
+    let mut start = 0;
+    let mut heredoc: Option<&str> = None;
     for line in text.split_inclusive('\n') {
-        let bare = line.trim_end_matches('\n');
-        match &heredoc {
-            Some(delim) => {
-                if bare.trim() == delim {
-                    heredoc = None;
-                }
-                out.push_str(line);
+        let line_start = start;
+        start += line.len();
+        let bare = line.strip_suffix('\n').unwrap_or(line);
+        if let Some(delim) = heredoc {
+            if bare.trim() == delim {
+                heredoc = None;
             }
-            None => {
-                if let Some((_, d)) = bare.rsplit_once("<<")
-                    && !d.is_empty()
-                    && d.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
-                    heredoc = Some(d.to_string());
-                }
-                match bare
-                    .strip_suffix('}')
-                    .map(str::trim_end)
-                    .and_then(|b| b.strip_suffix('{'))
-                {
-                    Some(head) if !head.trim().is_empty() && bare.ends_with(" }") => {
-                        out.push_str(head);
-                        out.push_str("{}");
-                        out.push_str(&line[bare.len()..]);
-                    }
-                    _ => out.push_str(line),
-                }
+            continue;
+        }
+        // A heredoc starts: the text after the last `<<` is a delimiter (the last `<` ends
+        // that `<<`, or no delimiter follows it).
+        if bare.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            && let Some(lt) = bare.rfind('<')
+            && bare[..lt].ends_with('<')
+        {
+            let d = &bare[lt + 1..];
+            if d.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                heredoc = Some(d);
             }
         }
+        if bare.ends_with(" }")
+            && let Some(head) = bare[..bare.len() - 1].trim_end().strip_suffix('{')
+            && !head.trim().is_empty()
+        {
+            if out.is_empty() {
+                out.reserve(text.len());
+            }
+            out.push_str(&text[copied..line_start]);
+            out.push_str(head);
+            out.push_str("{}");
+            copied = line_start + bare.len();
+        }
     }
+    if copied == 0 {
+        return text;
+    }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -332,25 +344,49 @@ fn rule(ctx: Ctx, key: &str) -> Option<(&'static str, Kind)> {
     Some(r)
 }
 
-fn unknown(path: &str) -> String {
+fn unknown(path: &Trail) -> String {
     format!("{path}: ojek has no HCL mapping for this field; use --nomad-format json for this job")
 }
 
-fn wrong(path: &str, want: &str) -> String {
+fn wrong(path: &Trail, want: &str) -> String {
     format!("{path}: expected {want}")
+}
+
+/// Where a value is in the job (`Job.TaskGroups[0].Count`), for error messages: written out
+/// only when there is an error.
+#[derive(Clone, Copy)]
+enum Trail<'a> {
+    Root(&'a str),
+    Key(&'a Trail<'a>, &'a str),
+    Index(&'a Trail<'a>, usize),
+}
+
+impl fmt::Display for Trail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trail::Root(name) => f.write_str(name),
+            Trail::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Trail::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+/// An HCL name from the [`rule`] table, valid by construction (so not checked again).
+fn name(name: &'static str) -> Identifier {
+    Identifier::unchecked(name)
 }
 
 /// The attributes and blocks of a `ctx` object at `path` (`Job.TaskGroups[0]`), attributes
 /// first, each in JSON order.
-fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structure>, String> {
-    let mut attrs: Vec<Structure> = Vec::new();
+fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &Trail) -> Result<Vec<Structure>, String> {
+    let mut attrs: Vec<Structure> = Vec::with_capacity(obj.len());
     let mut blocks: Vec<Structure> = Vec::new();
     for (key, value) in obj {
-        let fpath = format!("{path}.{key}");
+        let fpath = Trail::Key(path, key);
         if ctx == Ctx::Job && key == "Name" {
-            let name = value.as_str().ok_or_else(|| wrong(&fpath, "a string"))?;
-            if Some(name) != obj.get("ID").and_then(Value::as_str) {
-                attrs.push(Attribute::new("name", name).into());
+            let job_name = value.as_str().ok_or_else(|| wrong(&fpath, "a string"))?;
+            if Some(job_name) != obj.get("ID").and_then(Value::as_str) {
+                attrs.push(Attribute::new(name("name"), job_name).into());
             }
             continue;
         }
@@ -360,10 +396,11 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structu
                 "{fpath}: ojek writes HCL only for docker task config; use --nomad-format json for this job"
             ));
         }
-        let (name, kind) = rule(ctx, key).ok_or_else(|| unknown(&fpath))?;
+        let (hcl_name, kind) = rule(ctx, key).ok_or_else(|| unknown(&fpath))?;
         if value.is_null() {
             return Err(wrong(&fpath, "a value (Nomad jobs have no nulls)"));
         }
+        let attr = |expr: Expression| -> Structure { Attribute::new(name(hcl_name), expr).into() };
         match kind {
             Kind::Label => {}
             Kind::Fixed(v) => {
@@ -373,25 +410,22 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structu
                     ));
                 }
             }
-            Kind::Str => attrs
-                .push(Attribute::new(name, value.as_str().ok_or_else(|| wrong(&fpath, "a string"))?).into()),
-            Kind::Int => attrs.push(
-                Attribute::new(
-                    name,
-                    number(value)
-                        .filter(|_| value.is_i64() || value.is_u64())
-                        .ok_or_else(|| wrong(&fpath, "an integer"))?,
-                )
-                .into(),
-            ),
-            Kind::Bool => attrs.push(
-                Attribute::new(name, value.as_bool().ok_or_else(|| wrong(&fpath, "a boolean"))?).into(),
-            ),
+            Kind::Str => attrs.push(attr(
+                value.as_str().ok_or_else(|| wrong(&fpath, "a string"))?.into(),
+            )),
+            Kind::Int => attrs.push(attr(Expression::Number(
+                number(value)
+                    .filter(|_| value.is_i64() || value.is_u64())
+                    .ok_or_else(|| wrong(&fpath, "an integer"))?,
+            ))),
+            Kind::Bool => attrs.push(attr(Expression::Bool(
+                value.as_bool().ok_or_else(|| wrong(&fpath, "a boolean"))?,
+            ))),
             Kind::Dur => {
                 let ns = value
                     .as_i64()
                     .ok_or_else(|| wrong(&fpath, "integer nanoseconds"))?;
-                attrs.push(Attribute::new(name, go_duration(ns)).into());
+                attrs.push(attr(Expression::String(go_duration(ns))));
             }
             Kind::StrList => {
                 let list = value
@@ -402,37 +436,29 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structu
                     .map(|v| v.as_str().map(|s| Expression::String(s.to_string())))
                     .collect::<Option<Vec<_>>>()
                     .ok_or_else(|| wrong(&fpath, "a list of strings"))?;
-                attrs.push(Attribute::new(name, Expression::Array(items)).into());
+                attrs.push(attr(Expression::Array(items)));
             }
-            Kind::Interp => attrs.push(
-                Attribute::new(
-                    name,
-                    interp(value.as_str().ok_or_else(|| wrong(&fpath, "a string"))?),
-                )
-                .into(),
-            ),
-            Kind::Tmpl => attrs.push(
-                Attribute::new(
-                    name,
-                    template(value.as_str().ok_or_else(|| wrong(&fpath, "a string"))?),
-                )
-                .into(),
-            ),
+            Kind::Interp => attrs.push(attr(interp(
+                value.as_str().ok_or_else(|| wrong(&fpath, "a string"))?,
+            ))),
+            Kind::Tmpl => attrs.push(attr(template(
+                value.as_str().ok_or_else(|| wrong(&fpath, "a string"))?,
+            ))),
             Kind::StrMap => {
                 let m = value
                     .as_object()
                     .ok_or_else(|| wrong(&fpath, "a map of strings"))?;
-                let mut pairs = Vec::new();
+                let mut pairs = Vec::with_capacity(m.len());
                 for (k, v) in m {
                     let v = v
                         .as_str()
-                        .ok_or_else(|| wrong(&format!("{fpath}.{k}"), "a string"))?;
+                        .ok_or_else(|| wrong(&Trail::Key(&fpath, k), "a string"))?;
                     pairs.push((k.as_str(), v));
                 }
                 if pairs.iter().all(|(k, _)| is_ident(k)) {
-                    let mut b = Block::builder(name);
+                    let mut b = Block::builder(name(hcl_name));
                     for (k, v) in pairs {
-                        b = b.add_attribute(Attribute::new(k, v));
+                        b = b.add_attribute(Attribute::new(Identifier::unchecked(k), v));
                     }
                     blocks.push(b.build().into());
                 } else {
@@ -445,13 +471,13 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structu
                             )
                         })
                         .collect();
-                    attrs.push(Attribute::new(name, Expression::Object(obj)).into());
+                    attrs.push(attr(Expression::Object(obj)));
                 }
             }
             Kind::Block(c) => {
                 let m = value.as_object().ok_or_else(|| wrong(&fpath, "an object"))?;
                 blocks.push(
-                    Block::builder(name)
+                    Block::builder(name(hcl_name))
                         .add_structures(convert(c, m, &fpath)?)
                         .build()
                         .into(),
@@ -462,10 +488,10 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structu
                     .as_array()
                     .ok_or_else(|| wrong(&fpath, "a list of objects"))?;
                 for (i, item) in list.iter().enumerate() {
-                    let ipath = format!("{fpath}[{i}]");
+                    let ipath = Trail::Index(&fpath, i);
                     let m = item.as_object().ok_or_else(|| wrong(&ipath, "an object"))?;
                     blocks.push(
-                        Block::builder(name)
+                        Block::builder(name(hcl_name))
                             .add_structures(convert(c, m, &ipath)?)
                             .build()
                             .into(),
@@ -477,14 +503,14 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structu
                     .as_array()
                     .ok_or_else(|| wrong(&fpath, "a list of objects"))?;
                 for (i, item) in list.iter().enumerate() {
-                    let ipath = format!("{fpath}[{i}]");
+                    let ipath = Trail::Index(&fpath, i);
                     let m = item.as_object().ok_or_else(|| wrong(&ipath, "an object"))?;
                     let label = m
                         .get(field)
                         .and_then(Value::as_str)
-                        .ok_or_else(|| wrong(&format!("{ipath}.{field}"), "a string"))?;
+                        .ok_or_else(|| wrong(&Trail::Key(&ipath, field), "a string"))?;
                     blocks.push(
-                        Block::builder(name)
+                        Block::builder(name(hcl_name))
                             .add_label(label)
                             .add_structures(convert(c, m, &ipath)?)
                             .build()
@@ -497,7 +523,7 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structu
                     .as_object()
                     .ok_or_else(|| wrong(&fpath, "a map of objects"))?;
                 for (label, item) in m {
-                    let ipath = format!("{fpath}.{label}");
+                    let ipath = Trail::Key(&fpath, label);
                     let im = item.as_object().ok_or_else(|| wrong(&ipath, "an object"))?;
                     if let Some(own) = im.get(field)
                         && own.as_str() != Some(label)
@@ -507,7 +533,7 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structu
                         ));
                     }
                     blocks.push(
-                        Block::builder(name)
+                        Block::builder(name(hcl_name))
                             .add_label(label.as_str())
                             .add_structures(convert(c, im, &ipath)?)
                             .build()
@@ -518,7 +544,7 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structu
             Kind::Policy => {
                 let m = value.as_object().ok_or_else(|| wrong(&fpath, "an object"))?;
                 blocks.push(
-                    Block::builder(name)
+                    Block::builder(name(hcl_name))
                         .add_structures(policy(m, &fpath)?)
                         .build()
                         .into(),
@@ -532,11 +558,11 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &str) -> Result<Vec<Structu
 
 /// The autoscaler policy: Nomad stores HCL blocks as lists (`"check": [{"cpu": [{…}]}]` for
 /// `check "cpu" { … }`); everything else is an attribute.
-fn policy(obj: &Map<String, Value>, path: &str) -> Result<Vec<Structure>, String> {
+fn policy(obj: &Map<String, Value>, path: &Trail) -> Result<Vec<Structure>, String> {
     let mut attrs: Vec<Structure> = Vec::new();
     let mut blocks: Vec<Structure> = Vec::new();
     for (key, value) in obj {
-        let fpath = format!("{path}.{key}");
+        let fpath = Trail::Key(path, key);
         let objects: Option<Vec<&Map<String, Value>>> = value
             .as_array()
             .filter(|a| !a.is_empty())
@@ -551,7 +577,7 @@ fn policy(obj: &Map<String, Value>, path: &str) -> Result<Vec<Structure>, String
                     .all(|v| v.as_array().is_some_and(|a| a.iter().all(Value::is_object)))
         });
         for (i, o) in objects.into_iter().enumerate() {
-            let ipath = format!("{fpath}[{i}]");
+            let ipath = Trail::Index(&fpath, i);
             if labelled {
                 for (label, bodies) in o {
                     for body in bodies
@@ -594,7 +620,7 @@ fn number(v: &Value) -> Option<Number> {
 }
 
 /// Any JSON value as an HCL expression.
-fn any(v: &Value, path: &str) -> Result<Expression, String> {
+fn any(v: &Value, path: &Trail) -> Result<Expression, String> {
     Ok(match v {
         Value::Null => return Err(wrong(path, "a value (Nomad jobs have no nulls)")),
         Value::Bool(b) => Expression::Bool(*b),
@@ -603,7 +629,7 @@ fn any(v: &Value, path: &str) -> Result<Expression, String> {
         Value::Array(a) => Expression::Array(
             a.iter()
                 .enumerate()
-                .map(|(i, x)| any(x, &format!("{path}[{i}]")))
+                .map(|(i, x)| any(x, &Trail::Index(path, i)))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(m) => Expression::Object(
@@ -611,7 +637,7 @@ fn any(v: &Value, path: &str) -> Result<Expression, String> {
                 .map(|(k, x)| {
                     Ok((
                         ObjectKey::Expression(Expression::String(k.clone())),
-                        any(x, &format!("{path}.{k}"))?,
+                        any(x, &Trail::Key(path, k))?,
                     ))
                 })
                 .collect::<Result<_, String>>()?,

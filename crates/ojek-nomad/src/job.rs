@@ -11,39 +11,43 @@
 //! `env`, the description, labels and annotations (Nomad meta values are strings).
 //! Cron schedules: `SpecType: cron` (Nomad's cron parser takes the five-field form and the
 //! macros except `@midnight`, written `@daily`), `ProhibitOverlap` for `concurrency: forbid`
-//! (`replace` has no Nomad equivalent; reported), `TimeZone` (UTC unless set).
+//! and when unset, as on Kubernetes (`replace` has no Nomad equivalent; reported), `TimeZone` (UTC unless set).
 
-use ojek_output::{Doc, Origin};
+use ojek_output::{Doc, Origin, Param};
 use ojek_spec::manifest::{Concurrency, Process};
 use serde_json::{Map, Value};
 
-use crate::context::{Cx, Traces, process_path, ptr};
+use crate::context::{Cx, Traces, ptr};
 use crate::group::group;
 
 /// The service job holding the long-running processes.
 pub(crate) fn service_job(cx: &mut Cx, processes: &[(&String, &Process)]) -> Doc {
-    let mut t = Traces::default();
+    let mut t = Traces::new(Origin::default(
+        "one Nomad service job per app and environment, with a task group per service and worker process",
+    ));
     let id = format!("{}-{}", cx.src.app.app.metadata.name, cx.src.app.env);
     let mut job = common(cx, &mut t, &id, "service");
-    let mut groups = Vec::new();
+    let mut groups = Vec::with_capacity(processes.len());
     for (i, (name, p)) in processes.iter().enumerate() {
         groups.push(group(cx, &mut t, &format!("/Job/TaskGroups/{i}"), name, p));
     }
     job.insert("TaskGroups".into(), Value::Array(groups));
-    let origin = Origin::default(
-        "one Nomad service job per app and environment, with a task group per service and worker process",
-    );
-    let mut doc = finish(job, origin, t);
+    let mut doc = finish(job, t);
     for (i, (name, p)) in processes.iter().enumerate() {
-        params(&mut doc, &format!("/Job/TaskGroups/{i}"), name, p);
+        params(&mut doc, i, name, p);
     }
     doc
 }
 
 /// The batch job (periodic for `cron`) of one `cron` or `job` process.
 pub(crate) fn batch_job(cx: &mut Cx, name: &str, p: &Process) -> Doc {
-    let mut t = Traces::default();
-    let path = process_path(name);
+    let note = match p.schedule {
+        Some(_) => {
+            "a cron process is its own periodic batch job (Nomad's periodic and batch settings are job-level)"
+        }
+        None => "a job process is its own batch job (Nomad's batch type is job-level)",
+    };
+    let mut t = Traces::new(cx.at_note(cx.process(name).key("kind"), note));
     let id = format!("{}-{}-{name}", cx.src.app.app.metadata.name, cx.src.app.env);
     let mut job = common(cx, &mut t, &id, "batch");
     if p.schedule.is_some() {
@@ -53,39 +57,42 @@ pub(crate) fn batch_job(cx: &mut Cx, name: &str, p: &Process) -> Doc {
         "TaskGroups".into(),
         Value::Array(vec![group(cx, &mut t, "/Job/TaskGroups/0", name, p)]),
     );
-    let note = match p.schedule {
-        Some(_) => {
-            "a cron process is its own periodic batch job (Nomad's periodic and batch settings are job-level)"
-        }
-        None => "a job process is its own batch job (Nomad's batch type is job-level)",
-    };
-    let mut doc = finish(job, cx.at_note(&path.key("kind"), note), t);
-    params(&mut doc, "/Job/TaskGroups/0", name, p);
+    let mut doc = finish(job, t);
+    params(&mut doc, 0, name, p);
     doc
 }
 
-fn finish(job: Map<String, Value>, origin: Origin, t: Traces) -> Doc {
-    let mut root = Map::new();
+fn finish(job: Map<String, Value>, t: Traces) -> Doc {
+    let mut root = Map::with_capacity(1);
     root.insert("Job".into(), Value::Object(job));
-    let mut doc = Doc::new(Value::Object(root), origin);
-    for (pointer, o) in t.0 {
-        doc.trace(&pointer, o);
-    }
-    doc
+    t.into_doc(Value::Object(root))
 }
 
-/// Image tags and fixed replica counts as packaging parameters.
-fn params(doc: &mut Doc, gptr: &str, name: &str, p: &Process) {
-    if let Some(prefix) = image_prefix(&p.image) {
-        doc.param(
-            &format!("{gptr}/Tasks/0/Config/image"),
-            format!("{name}.image.tag"),
-            Some(prefix),
-        );
+/// Image tags and fixed replica counts of task group `i` as packaging parameters.
+fn params(doc: &mut Doc, i: usize, name: &str, p: &Process) {
+    let group = &doc.value["Job"]["TaskGroups"][i];
+    let mut params = Vec::new();
+    if let Some(prefix) = image_prefix(&p.image)
+        && let Some(image) = group["Tasks"][0]["Config"].get("image")
+    {
+        params.push(Param {
+            pointer: format!("/Job/TaskGroups/{i}/Tasks/0/Config/image"),
+            name: format!("{name}.image.tag"),
+            value: image.clone(),
+            prefix: Some(prefix),
+        });
     }
-    if p.scaling.as_ref().is_some_and(|s| s.replicas.is_some()) {
-        doc.param(&format!("{gptr}/Count"), format!("{name}.replicas"), None);
+    if p.scaling.as_ref().is_some_and(|s| s.replicas.is_some())
+        && let Some(count) = group.get("Count")
+    {
+        params.push(Param {
+            pointer: format!("/Job/TaskGroups/{i}/Count"),
+            name: format!("{name}.replicas"),
+            value: count.clone(),
+            prefix: None,
+        });
     }
+    doc.params.extend(params);
 }
 
 /// The part of an image reference before its tag or digest (`registry/app:`), if it has one.
@@ -100,14 +107,16 @@ fn image_prefix(image: &str) -> Option<String> {
 /// ID, name, type, region, namespace, datacenters and meta.
 fn common(cx: &mut Cx, t: &mut Traces, id: &str, kind: &str) -> Map<String, Value> {
     let app = &cx.src.app.app;
-    let mut job = Map::new();
+    let metadata = cx.manifest().key("metadata");
+    let mut job = Map::with_capacity(9);
     job.insert("ID".into(), Value::from(id));
     job.insert("Name".into(), Value::from(id));
     let id_note = format!(
         "`{{app}}-{{env}}` for the service job, `{{app}}-{{env}}-{{process}}` for each cron and job process: `{id}`"
     );
-    t.add("/Job/ID", cx.src.manifest_note("metadata.name", id_note.clone()));
-    t.add("/Job/Name", cx.src.manifest_note("metadata.name", id_note));
+    let name_at = metadata.key("name");
+    t.add("/Job/ID", cx.at_note(name_at.clone(), id_note.clone()));
+    t.add("/Job/Name", cx.at_note(name_at.clone(), id_note));
     job.insert("Type".into(), Value::from(kind));
     t.add(
         "/Job/Type",
@@ -125,32 +134,32 @@ fn common(cx: &mut Cx, t: &mut Traces, id: &str, kind: &str) -> Map<String, Valu
     job.insert("Datacenters".into(), Value::from(cx.profile.datacenters.clone()));
     t.add("/Job/Datacenters", cx.profile_field("datacenters", ""));
 
-    let mut meta = Map::new();
-    let mut meta_origins: Vec<(String, Origin)> = Vec::new();
-    let env = cx.src.app.env.clone();
-    for (key, value, origin) in [
-        ("app", app.metadata.name.clone(), cx.src.manifest("metadata.name")),
-        (
-            "team",
-            app.metadata.team.clone(),
-            cx.src.manifest("metadata.team"),
-        ),
-        ("env", env, Origin::default("the environment being rendered")),
-    ] {
-        meta.insert(key.into(), Value::from(value));
-        meta_origins.push((key.into(), origin));
-    }
+    let mut meta = Map::with_capacity(4 + app.metadata.labels.len() + app.metadata.annotations.len());
+    meta.insert("app".into(), Value::from(app.metadata.name.as_str()));
+    t.add("/Job/Meta/app", cx.at(name_at));
+    meta.insert("team".into(), Value::from(app.metadata.team.as_str()));
+    t.add("/Job/Meta/team", cx.at(metadata.key("team")));
+    meta.insert("env".into(), Value::from(cx.src.app.env.as_str()));
+    t.add("/Job/Meta/env", Origin::default("the environment being rendered"));
     if let Some(d) = &app.metadata.description {
         meta.insert("description".into(), Value::from(d.as_str()));
-        meta_origins.push(("description".into(), cx.src.manifest("metadata.description")));
+        t.add("/Job/Meta/description", cx.at(metadata.key("description")));
     }
-    let base = ojek_spec::source::Path::root().key("metadata");
-    for (field, map) in [
-        ("labels", &app.metadata.labels),
-        ("annotations", &app.metadata.annotations),
+    for (field, map, note) in [
+        (
+            "labels",
+            &app.metadata.labels,
+            "metadata.labels become Nomad job meta",
+        ),
+        (
+            "annotations",
+            &app.metadata.annotations,
+            "metadata.annotations become Nomad job meta",
+        ),
     ] {
+        let field_at = metadata.key(field);
         for (key, value) in map {
-            let path = base.key(field).key(key);
+            let path = field_at.key(key);
             match meta.get(key) {
                 Some(existing) if existing.as_str() != Some(value.as_str()) => cx.error(
                     &path,
@@ -160,15 +169,12 @@ fn common(cx: &mut Cx, t: &mut Traces, id: &str, kind: &str) -> Map<String, Valu
                 Some(_) => {}
                 None => {
                     meta.insert(key.clone(), Value::from(value.as_str()));
-                    meta_origins.push((key.clone(), cx.at_note(&path, format!("metadata.{field} become Nomad job meta"))));
+                    t.add(ptr("/Job/Meta", key), cx.at_note(path, note));
                 }
             }
         }
     }
     job.insert("Meta".into(), Value::Object(meta));
-    for (key, origin) in meta_origins {
-        t.add(ptr("/Job/Meta", &key), origin);
-    }
     job
 }
 
@@ -183,12 +189,10 @@ fn namespace(cx: &Cx) -> (String, Origin) {
         .and_then(|n| n.namespace.as_ref());
     if let Some(template) = env_ns {
         let filled = cx.fill(template);
+        let note = format!("`{template}` → `{filled}`");
         return (
-            filled.clone(),
-            cx.src.platform_note(
-                &format!("{}.namespace", cx.env_path),
-                format!("`{template}` → `{filled}`"),
-            ),
+            filled,
+            cx.src.platform_note(&format!("{}.namespace", cx.env_path), note),
         );
     }
     if let Some(ns) = &cx.profile.namespace {
@@ -201,21 +205,21 @@ fn namespace(cx: &Cx) -> (String, Origin) {
 }
 
 fn periodic(cx: &mut Cx, t: &mut Traces, name: &str, p: &Process) -> Value {
-    let path = process_path(name);
-    let schedule = p.schedule.clone().unwrap_or_default();
-    let spec = if schedule == "@midnight" {
-        "@daily".to_string()
-    } else {
-        schedule.clone()
-    };
-    let mut m = Map::new();
-    m.insert("Spec".into(), Value::from(spec.as_str()));
-    let note = if spec != schedule {
+    let path = cx.process(name);
+    let schedule = p.schedule.as_deref().unwrap_or_default();
+    let midnight = schedule == "@midnight";
+    let mut m = Map::with_capacity(5);
+    m.insert(
+        "Spec".into(),
+        Value::from(if midnight { "@daily" } else { schedule }),
+    );
+    let note = if midnight {
         "Nomad's cron parser has no @midnight; @daily is the same schedule"
     } else {
         ""
     };
-    t.add("/Job/Periodic/Spec", cx.at_note(&path.key("schedule"), note));
+    let schedule_at = path.key("schedule");
+    t.add("/Job/Periodic/Spec", cx.at_note(schedule_at.clone(), note));
     m.insert("SpecType".into(), Value::from("cron"));
     t.add(
         "/Job/Periodic/SpecType",
@@ -231,22 +235,24 @@ fn periodic(cx: &mut Cx, t: &mut Traces, name: &str, p: &Process) -> Value {
             false
         }
         Some(c) => {
-            t.add("/Job/Periodic/ProhibitOverlap", cx.at(&path.key("concurrency")));
+            t.add("/Job/Periodic/ProhibitOverlap", cx.at(path.key("concurrency")));
             c == Concurrency::Forbid
         }
         None => {
             t.add(
                 "/Job/Periodic/ProhibitOverlap",
-                Origin::default("runs may overlap when concurrency is unset (allow), as on Kubernetes"),
+                Origin::default(
+                    "no concurrency given: a run is skipped while the previous one still runs (forbid), as on Kubernetes",
+                ),
             );
-            false
+            true
         }
     };
     m.insert("ProhibitOverlap".into(), Value::from(forbid));
     match &p.time_zone {
         Some(tz) => {
             m.insert("TimeZone".into(), Value::from(tz.as_str()));
-            t.add("/Job/Periodic/TimeZone", cx.at(&path.key("timeZone")));
+            t.add("/Job/Periodic/TimeZone", cx.at(path.key("timeZone")));
         }
         None => {
             m.insert("TimeZone".into(), Value::from("UTC"));
@@ -258,10 +264,7 @@ fn periodic(cx: &mut Cx, t: &mut Traces, name: &str, p: &Process) -> Value {
     }
     m.insert("Enabled".into(), Value::from(true));
     t.add("/Job/Periodic/Enabled", Origin::default("the schedule is active"));
-    t.add(
-        "/Job/Periodic",
-        cx.at_note(&path.key("schedule"), "runs on a schedule"),
-    );
+    t.add("/Job/Periodic", cx.at_note(schedule_at, "runs on a schedule"));
     Value::Object(m)
 }
 

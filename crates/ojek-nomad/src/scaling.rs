@@ -18,23 +18,22 @@
 use ojek_output::Origin;
 use ojek_output::bind::template_vars;
 use ojek_spec::manifest::Autoscale;
-use ojek_spec::source::Path;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use crate::context::{Cx, Traces};
+use crate::context::{Cx, Field, Traces, join, object};
 
 /// The `Scaling` block of an autoscaled group at `gptr`.
-pub(crate) fn scaling(cx: &mut Cx, t: &mut Traces, gptr: &str, ap: &Path, a: &Autoscale) -> Value {
-    let sp = format!("{gptr}/Scaling");
-    t.add(&sp, cx.at_note(ap, "scaled by the Nomad Autoscaler"));
-    t.add(format!("{sp}/Min"), cx.at(&ap.key("min")));
-    t.add(format!("{sp}/Max"), cx.at(&ap.key("max")));
+pub(crate) fn scaling(cx: &mut Cx, t: &mut Traces, gptr: &str, ap: &Field, a: &Autoscale) -> Value {
+    let sp = join(gptr, "/Scaling");
+    t.add(&sp, cx.at_note(ap.clone(), "scaled by the Nomad Autoscaler"));
+    t.add(join(&sp, "/Min"), cx.at(ap.key("min")));
+    t.add(join(&sp, "/Max"), cx.at(ap.key("max")));
     t.add(
-        format!("{sp}/Enabled"),
+        join(&sp, "/Enabled"),
         Origin::default("the manifest asks for autoscaling"),
     );
     t.add(
-        format!("{sp}/Type"),
+        join(&sp, "/Type"),
         Origin::default("horizontal: the autoscaler changes the group's count"),
     );
     let mut checks = Vec::new();
@@ -44,17 +43,21 @@ pub(crate) fn scaling(cx: &mut Cx, t: &mut Traces, gptr: &str, ap: &Path, a: &Au
         t.add(
             &cp,
             cx.at_note(
-                &ap.key(metric),
+                ap.key(metric),
                 format!("average {metric} use in percent of the reservation, target {target}%"),
             ),
         );
-        checks.push(json!({
-            metric: [{
-                "source": "nomad-apm",
-                "query": format!("avg_{metric}-allocated"),
-                "strategy": [{"target-value": [{"target": target}]}],
-            }]
-        }));
+        checks.push(block(
+            metric,
+            object([
+                ("source", "nomad-apm".into()),
+                ("query", format!("avg_{metric}-allocated").into()),
+                (
+                    "strategy",
+                    Value::Array(vec![block("target-value", object([("target", target.into())]))]),
+                ),
+            ]),
+        ));
     }
     if let Some(lag) = &a.kafka_lag {
         let lp = ap.key("kafkaLag");
@@ -83,30 +86,35 @@ pub(crate) fn scaling(cx: &mut Cx, t: &mut Traces, gptr: &str, ap: &Path, a: &Au
                 let cp = format!("{sp}/Policy/check/{}", checks.len());
                 t.add(
                     &cp,
-                    cx.at_note(&lp, format!("replicas = total lag of group `{group}` on topic `{topic}` / {} messages per replica, rounded up", lag.lag))
+                    cx.at_note(lp, format!("replicas = total lag of group `{group}` on topic `{topic}` / {} messages per replica, rounded up", lag.lag))
                         .with_input(format!("resources.{}", lag.topic)),
                 );
                 t.add(
-                    format!("{cp}/kafka-lag/0/source"),
+                    join(&cp, "/kafka-lag/0/source"),
                     cx.profile_field("lagMetricsSource", ""),
                 );
-                checks.push(json!({
-                    "kafka-lag": [{
-                        "source": source,
-                        "query": query,
-                        "strategy": [{"pass-through": [{}]}],
-                    }]
-                }));
+                checks.push(block(
+                    "kafka-lag",
+                    object([
+                        ("source", source.as_str().into()),
+                        ("query", query.into()),
+                        ("strategy", Value::Array(vec![block("pass-through", object([]))])),
+                    ]),
+                ));
             }
         }
     }
-    let mut policy = Map::new();
-    policy.insert("check".into(), Value::Array(checks));
-    json!({
-        "Min": a.min,
-        "Max": a.max,
-        "Enabled": true,
-        "Type": "horizontal",
-        "Policy": policy,
-    })
+    object([
+        ("Min", a.min.into()),
+        ("Max", a.max.into()),
+        ("Enabled", true.into()),
+        ("Type", "horizontal".into()),
+        ("Policy", object([("check", Value::Array(checks))])),
+    ])
+}
+
+/// `{name: [body]}`: how Nomad stores the HCL block `name { … }` (or `check "name" { … }`)
+/// in a policy.
+fn block(name: &str, body: Value) -> Value {
+    object([(name, Value::Array(vec![body]))])
 }

@@ -22,15 +22,14 @@
 use ojek_output::Origin;
 use ojek_spec::manifest::{PortProtocol, Probe, Process, ProcessKind};
 use ojek_spec::platform::{Router, ServiceProvider};
-use ojek_spec::source::Path;
 use serde_json::{Map, Value};
 
-use crate::context::{Cx, Traces};
+use crate::context::{Cx, Field, Traces, join};
 use crate::units::{ns_from_ms, secs};
 
-struct Svc {
+struct Svc<'p> {
     name: String,
-    port: Option<String>,
+    port: Option<&'p str>,
     origin: Origin,
     tags: Vec<(String, Origin)>,
     checks: Vec<Check>,
@@ -40,21 +39,21 @@ struct Check {
     value: Map<String, Value>,
     origin: Origin,
     /// Origins of fields, by pointer relative to the check.
-    fields: Vec<(String, Origin)>,
+    fields: Vec<(&'static str, Origin)>,
 }
 
-/// Builds the group services of process `name` into `group["Services"]`, tracing them below
-/// `gptr`.
+/// Builds the group services of process `name` (at manifest `path`) into
+/// `group["Services"]`, tracing them below `gptr`.
 pub(crate) fn build(
     cx: &mut Cx,
     t: &mut Traces,
     gptr: &str,
     group: &mut Map<String, Value>,
-    name: &str,
+    (path, name): (&Field, &str),
     p: &Process,
 ) {
-    let path = crate::context::process_path(name);
-    let app = cx.src.app.app.metadata.name.clone();
+    let src = cx.src;
+    let app = &src.app.app.metadata.name;
     let service_name = |port: Option<&str>| -> String {
         let first = p.ports.keys().next().map(String::as_str);
         match port {
@@ -67,9 +66,9 @@ pub(crate) fn build(
         for port in p.ports.keys() {
             svcs.push(Svc {
                 name: service_name(Some(port)),
-                port: Some(port.clone()),
+                port: Some(port),
                 origin: cx.at_note(
-                    &path.key("ports").key(port),
+                    path.key("ports").key(port),
                     "one service per port of a service process",
                 ),
                 tags: Vec::new(),
@@ -77,7 +76,7 @@ pub(crate) fn build(
             });
         }
     }
-    routes(cx, &path, name, p, &mut svcs);
+    routes(cx, path, name, p, &mut svcs);
 
     if let Some(h) = &p.health {
         let hp = path.key("health");
@@ -103,10 +102,10 @@ pub(crate) fn build(
                 Some(i) => i,
                 None => {
                     svcs.push(Svc {
-                        name: service_name(port.as_deref()),
-                        port: port.clone(),
+                        name: service_name(port),
+                        port,
                         origin: cx.at_note(
-                            &pp,
+                            pp,
                             "Nomad runs health checks only as part of a service: this one carries them",
                         ),
                         tags: Vec::new(),
@@ -124,7 +123,6 @@ pub(crate) fn build(
     // Port services in port order, then the port-less one.
     let order = |s: &Svc| {
         s.port
-            .as_ref()
             .and_then(|port| p.ports.get_index_of(port))
             .unwrap_or(usize::MAX)
     };
@@ -136,7 +134,7 @@ pub(crate) fn build(
         let sp = format!("{gptr}/Services/{i}");
         if svc.name.len() > 63 {
             cx.error(
-                &path,
+                path,
                 format!(
                     "the Nomad service name `{}` is longer than 63 characters",
                     svc.name
@@ -144,15 +142,15 @@ pub(crate) fn build(
                 "Nomad service names are DNS labels; shorten the app, process or port name",
             );
         }
-        let mut s = Map::new();
+        let mut s = Map::with_capacity(5);
         s.insert("Name".into(), Value::from(svc.name));
         t.add(&sp, svc.origin);
-        if let Some(port) = &svc.port {
-            s.insert("PortLabel".into(), Value::from(port.as_str()));
-            t.add(format!("{sp}/PortLabel"), cx.at(&path.key("ports").key(port)));
+        if let Some(port) = svc.port {
+            s.insert("PortLabel".into(), Value::from(port));
+            t.add(join(&sp, "/PortLabel"), cx.at(path.key("ports").key(port)));
         }
         s.insert("Provider".into(), Value::from(provider));
-        t.add(format!("{sp}/Provider"), provider_origin.clone());
+        t.add(join(&sp, "/Provider"), provider_origin.clone());
         if !svc.tags.is_empty() {
             let mut tags = Vec::new();
             for (k, (tag, origin)) in svc.tags.into_iter().enumerate() {
@@ -167,7 +165,7 @@ pub(crate) fn build(
                 let cp = format!("{sp}/Checks/{k}");
                 t.add(&cp, c.origin);
                 for (rel, o) in c.fields {
-                    t.add(format!("{cp}{rel}"), o);
+                    t.add(join(&cp, rel), o);
                 }
                 checks.push(Value::Object(c.value));
             }
@@ -193,15 +191,18 @@ fn provider(cx: &Cx) -> (&'static str, Origin) {
 }
 
 /// The port a check or route names, or the process's only port.
-fn port_of(p: &Process, named: &Option<String>) -> Option<String> {
-    named.clone().or_else(|| {
+fn port_of<'p>(p: &'p Process, named: Option<&'p str>) -> Option<&'p str> {
+    named.or_else(|| {
         (p.ports.len() == 1)
-            .then(|| p.ports.keys().next().cloned())
+            .then(|| p.ports.keys().next().map(String::as_str))
             .flatten()
     })
 }
 
-fn routes(cx: &mut Cx, path: &Path, name: &str, p: &Process, svcs: &mut [Svc]) {
+fn routes(cx: &mut Cx, path: &Field, name: &str, p: &Process, svcs: &mut [Svc]) {
+    if p.routes.is_empty() {
+        return;
+    }
     let router = cx.profile.router;
     let router_origin = cx.profile_or_default(
         "router",
@@ -211,18 +212,18 @@ fn routes(cx: &mut Cx, path: &Path, name: &str, p: &Process, svcs: &mut [Svc]) {
     let job_id = format!("{}-{}", cx.src.app.app.metadata.name, cx.src.app.env);
     for (i, route) in p.routes.iter().enumerate() {
         let rp = path.key("routes").index(i);
-        let Some(port) = port_of(p, &route.port) else {
+        let Some(port) = port_of(p, route.port.as_deref()) else {
             continue;
         };
-        let Some(svc) = svcs.iter_mut().find(|s| s.port.as_deref() == Some(port.as_str())) else {
+        let Some(svc) = svcs.iter_mut().find(|s| s.port == Some(port)) else {
             continue;
         };
         let grpc = p
             .ports
-            .get(&port)
+            .get(port)
             .is_some_and(|pt| pt.protocol == PortProtocol::Grpc);
         let prefix = route.path.as_deref().unwrap_or("/");
-        let origin = cx.at_note(&rp, format!("route {} of {name}", i + 1));
+        let origin = cx.at_note(rp.clone(), format!("route {} of {name}", i + 1));
         match router {
             Router::Traefik => {
                 if !svc.tags.iter().any(|(t, _)| t == "traefik.enable=true") {
@@ -237,10 +238,8 @@ fn routes(cx: &mut Cx, path: &Path, name: &str, p: &Process, svcs: &mut [Svc]) {
                 svc.tags
                     .push((format!("traefik.http.routers.{r}.rule={rule}"), origin.clone()));
                 if route.tls {
-                    svc.tags.push((
-                        format!("traefik.http.routers.{r}.tls=true"),
-                        cx.at(&rp.key("tls")),
-                    ));
+                    svc.tags
+                        .push((format!("traefik.http.routers.{r}.tls=true"), cx.at(rp.key("tls"))));
                 }
                 let h2c = format!(
                     "traefik.http.services.{}.loadbalancer.server.scheme=h2c",
@@ -250,7 +249,7 @@ fn routes(cx: &mut Cx, path: &Path, name: &str, p: &Process, svcs: &mut [Svc]) {
                     svc.tags.push((
                         h2c,
                         cx.at_note(
-                            &path.key("ports").key(&port).key("protocol"),
+                            path.key("ports").key(port).key("protocol"),
                             "gRPC backends speak HTTP/2 without TLS (h2c)",
                         ),
                     ));
@@ -280,26 +279,26 @@ fn routes(cx: &mut Cx, path: &Path, name: &str, p: &Process, svcs: &mut [Svc]) {
 }
 
 /// A check for `probe` (`liveness` or `readiness`), with the port it checks.
-fn check(
+fn check<'p>(
     cx: &mut Cx,
-    pp: &Path,
+    pp: &Field,
     process: &str,
     kind: &str,
-    p: &Process,
-    probe: &Probe,
-) -> Option<(Option<String>, Check)> {
+    p: &'p Process,
+    probe: &'p Probe,
+) -> Option<(Option<&'p str>, Check)> {
     let consul = cx.profile.service_provider == ServiceProvider::Consul;
-    let mut v = Map::new();
-    let mut fields: Vec<(String, Origin)> = Vec::new();
+    let mut v = Map::with_capacity(10);
+    let mut fields: Vec<(&'static str, Origin)> = Vec::new();
     v.insert("Name".into(), Value::from(format!("{process}-{kind}")));
     let port;
     if let Some(h) = &probe.http {
-        port = port_of(p, &h.port);
+        port = port_of(p, h.port.as_deref());
         v.insert("Type".into(), Value::from("http"));
         v.insert("Path".into(), Value::from(h.path.as_str()));
-        fields.push(("/Path".into(), cx.at(&pp.key("http").key("path"))));
+        fields.push(("/Path", cx.at(pp.key("http").key("path"))));
     } else if probe.tcp.is_some() {
-        port = port_of(p, &probe.tcp.as_ref().and_then(|c| c.port.clone()));
+        port = port_of(p, probe.tcp.as_ref().and_then(|c| c.port.as_deref()));
         v.insert("Type".into(), Value::from("tcp"));
     } else if let Some(g) = &probe.grpc {
         if !consul {
@@ -310,11 +309,11 @@ fn check(
             );
             return None;
         }
-        port = port_of(p, &g.port);
+        port = port_of(p, g.port.as_deref());
         v.insert("Type".into(), Value::from("grpc"));
         if let Some(svc) = &g.service {
             v.insert("GRPCService".into(), Value::from(svc.as_str()));
-            fields.push(("/GRPCService".into(), cx.at(&pp.key("grpc").key("service"))));
+            fields.push(("/GRPCService", cx.at(pp.key("grpc").key("service"))));
         }
     } else if let Some(e) = &probe.exec {
         if !consul {
@@ -333,26 +332,28 @@ fn check(
             v.insert("Args".into(), Value::from(args.to_vec()));
         }
         v.insert("TaskName".into(), Value::from(process));
-        fields.push(("/Command".into(), cx.at(&pp.key("exec").key("command"))));
+        fields.push(("/Command", cx.at(pp.key("exec").key("command"))));
         fields.push((
-            "/TaskName".into(),
+            "/TaskName",
             Origin::default("script checks run inside the process's task"),
         ));
     } else {
         return None;
     }
-    if let Some(port) = &port {
-        v.insert("PortLabel".into(), Value::from(port.as_str()));
+    if let Some(port) = port {
+        v.insert("PortLabel".into(), Value::from(port));
     }
-    for (field, key, default_s, reason) in [
+    for (field, rel, key, default_s, reason) in [
         (
             "Interval",
+            "/Interval",
             "interval",
             10,
             "Kubernetes' default probe period, so checks behave alike on both targets",
         ),
         (
             "Timeout",
+            "/Timeout",
             "timeout",
             1,
             "Kubernetes' default probe timeout, so checks behave alike on both targets",
@@ -370,7 +371,7 @@ fn check(
                     &format!("set {key}: 1s or more"),
                 );
                 fields.push((
-                    format!("/{field}"),
+                    rel,
                     Origin::default(format!(
                         "Nomad's minimum of 1s, instead of the shorter {key} the manifest asks for"
                     )),
@@ -378,29 +379,29 @@ fn check(
                 secs(1)
             }
             Some(ns) => {
-                fields.push((format!("/{field}"), cx.at(&pp.key(key))));
+                fields.push((rel, cx.at(pp.key(key))));
                 ns
             }
             None => {
-                fields.push((format!("/{field}"), Origin::default(reason)));
+                fields.push((rel, Origin::default(reason)));
                 secs(default_s)
             }
         };
         v.insert(field.into(), Value::from(ns));
     }
-    let mut origin = cx.at_note(pp, format!("{kind} check"));
+    let mut origin = cx.at_note(pp.clone(), format!("{kind} check"));
     if kind == "liveness" {
         origin.note = "liveness check: restarts the task after repeated failures (in Nomad a failing check also takes the replica out of service discovery)".into();
-        let mut restart = Map::new();
+        let mut restart = Map::with_capacity(2);
         match probe.failure_threshold {
             Some(n) => {
                 restart.insert("Limit".into(), Value::from(n));
-                fields.push(("/CheckRestart/Limit".into(), cx.at(&pp.key("failureThreshold"))));
+                fields.push(("/CheckRestart/Limit", cx.at(pp.key("failureThreshold"))));
             }
             None => {
                 restart.insert("Limit".into(), Value::from(3));
                 fields.push((
-                    "/CheckRestart/Limit".into(),
+                    "/CheckRestart/Limit",
                     Origin::default(
                         "Kubernetes' default failureThreshold: restart after 3 failed checks in a row",
                     ),
@@ -415,9 +416,9 @@ fn check(
         {
             restart.insert("Grace".into(), Value::from(ns));
             fields.push((
-                "/CheckRestart/Grace".into(),
+                "/CheckRestart/Grace",
                 cx.at_note(
-                    &pp.key("initialDelay"),
+                    pp.key("initialDelay"),
                     "failures are not counted for this long after the task starts",
                 ),
             ));
@@ -428,17 +429,14 @@ fn check(
         if probe.initial_delay.is_some() {
             v.insert("InitialStatus".into(), Value::from("critical"));
             fields.push((
-                "/InitialStatus".into(),
-                cx.at_note(&pp.key("initialDelay"), "Nomad starts checks at once; the check starts critical, so the replica takes no traffic before its first pass, which is what the delay protected"),
+                "/InitialStatus",
+                cx.at_note(pp.key("initialDelay"), "Nomad starts checks at once; the check starts critical, so the replica takes no traffic before its first pass, which is what the delay protected"),
             ));
         }
         if let Some(n) = probe.failure_threshold {
             if consul {
                 v.insert("FailuresBeforeCritical".into(), Value::from(n));
-                fields.push((
-                    "/FailuresBeforeCritical".into(),
-                    cx.at(&pp.key("failureThreshold")),
-                ));
+                fields.push(("/FailuresBeforeCritical", cx.at(pp.key("failureThreshold"))));
             } else {
                 cx.unsupported(
                     &pp.key("failureThreshold"),

@@ -25,10 +25,9 @@
 
 use ojek_output::Origin;
 use ojek_spec::manifest::{Container, Process, ResourceAmount, VolumeKind};
-use ojek_spec::source::Path;
 use serde_json::{Map, Value};
 
-use crate::context::{Cx, Traces, process_path, ptr};
+use crate::context::{Cx, Field, Traces, join};
 use crate::env::{task_env, trace_env_template};
 use crate::template;
 use crate::units::{mhz, mib, ns_from_ms, secs};
@@ -38,20 +37,25 @@ const DEFAULT_CPU_MHZ: u64 = 100;
 /// Nomad's default memory reservation (MiB).
 const DEFAULT_MEMORY_MB: u64 = 300;
 
-/// The main task of process `name` at `tptr`.
-pub(crate) fn main_task(cx: &mut Cx, t: &mut Traces, tptr: &str, name: &str, p: &Process) -> Value {
-    let path = process_path(name);
-    let mut task = Map::new();
+/// The main task of process `name` (at manifest `path`) at `tptr`.
+pub(crate) fn main_task(
+    cx: &mut Cx,
+    t: &mut Traces,
+    tptr: &str,
+    (path, name): (&Field, &str),
+    p: &Process,
+) -> Value {
+    let mut task = Map::with_capacity(10);
     task.insert("Name".into(), Value::from(name));
     task.insert("Driver".into(), Value::from("docker"));
-    t.add(tptr, cx.at_note(&path, "the process's main container"));
+    t.add(tptr, cx.at_note(path.clone(), "the process's main container"));
     t.add(
-        format!("{tptr}/Driver"),
+        join(tptr, "/Driver"),
         Origin::default("ojek runs OCI images with Nomad's docker driver"),
     );
 
-    let mut config = Map::new();
-    image(cx, t, tptr, &path, &mut config, &p.image, &p.command, &p.args);
+    let mut config = Map::with_capacity(7);
+    image(cx, t, tptr, path, &mut config, &p.image, &p.command, &p.args);
 
     if let Some(sec) = &p.security {
         let sp = path.key("security");
@@ -72,25 +76,25 @@ pub(crate) fn main_task(cx: &mut Cx, t: &mut Traces, tptr: &str, name: &str, p: 
             task.insert("User".into(), Value::from(uid.to_string()));
             let o = if sec.run_as_non_root == Some(true) && uid != 0 {
                 cx.at_note(
-                    &sp,
+                    sp.clone(),
                     format!("runAsUser {uid}, a non-zero user, which also satisfies runAsNonRoot"),
                 )
             } else {
-                cx.at(&sp.key("runAsUser"))
+                cx.at(sp.key("runAsUser"))
             };
-            t.add(format!("{tptr}/User"), o);
+            t.add(join(tptr, "/User"), o);
         }
         if let Some(ro) = sec.read_only_root_filesystem {
             config.insert("readonly_rootfs".into(), Value::from(ro));
             t.add(
-                format!("{tptr}/Config/readonly_rootfs"),
-                cx.at(&sp.key("readOnlyRootFilesystem")),
+                join(tptr, "/Config/readonly_rootfs"),
+                cx.at(sp.key("readOnlyRootFilesystem")),
             );
         }
     }
 
-    let mut resources = Map::new();
-    resources_into(cx, t, tptr, &path, &p.cpu, &p.memory, &mut resources, &mut config);
+    let mut resources = Map::with_capacity(3);
+    resources_into(cx, t, tptr, path, &p.cpu, &p.memory, &mut resources, &mut config);
 
     // Files and volumes.
     let mut templates: Vec<(Value, Origin)> = Vec::new();
@@ -106,18 +110,18 @@ pub(crate) fn main_task(cx: &mut Cx, t: &mut Traces, tptr: &str, name: &str, p: 
         }
         templates.push((
             tmpl,
-            cx.at_note(&fp, "config file rendered into the task directory"),
+            cx.at_note(fp.clone(), "config file rendered into the task directory"),
         ));
         mounts.push((
             template::file_mount(file),
-            cx.at_note(&fp, "puts the rendered file at its path, read-only"),
+            cx.at_note(fp, "puts the rendered file at its path, read-only"),
         ));
     }
     for (vname, vol) in &p.volumes {
         let vp = path.key("volumes").key(vname);
         match (vol.kind, vol.memory) {
             (VolumeKind::Ephemeral, true) => {
-                let mut m = Map::new();
+                let mut m = Map::with_capacity(4);
                 m.insert("type".into(), Value::from("tmpfs"));
                 m.insert("target".into(), Value::from(vol.path.as_str()));
                 m.insert("readonly".into(), Value::from(false));
@@ -129,7 +133,7 @@ pub(crate) fn main_task(cx: &mut Cx, t: &mut Traces, tptr: &str, name: &str, p: 
                 mounts.push((
                     Value::Object(m),
                     cx.at_note(
-                        &vp,
+                        vp,
                         "in-memory volume: a tmpfs mount, counted against the task's memory",
                     ),
                 ));
@@ -137,34 +141,25 @@ pub(crate) fn main_task(cx: &mut Cx, t: &mut Traces, tptr: &str, name: &str, p: 
             (VolumeKind::Ephemeral, false) => {
                 binds.push((
                     Value::from(format!("local/volumes/{vname}:{}", vol.path)),
-                    cx.at_note(&vp, "ephemeral volume: a directory in the task's local/ directory, gone with the allocation"),
+                    cx.at_note(vp, "ephemeral volume: a directory in the task's local/ directory, gone with the allocation"),
                 ));
             }
             (VolumeKind::Persistent, _) => {
-                let mut m = Map::new();
+                let mut m = Map::with_capacity(3);
                 m.insert("Volume".into(), Value::from(vname.as_str()));
                 m.insert("Destination".into(), Value::from(vol.path.as_str()));
                 m.insert("ReadOnly".into(), Value::from(false));
-                volume_mounts.push((
-                    Value::Object(m),
-                    cx.at_note(&vp, "mounts the group's host volume"),
-                ));
+                volume_mounts.push((Value::Object(m), cx.at_note(vp, "mounts the group's host volume")));
             }
         }
     }
     if !binds.is_empty() {
-        let list: Vec<Value> = binds.iter().map(|(v, _)| v.clone()).collect();
-        config.insert("volumes".into(), Value::Array(list));
-        for (i, (_, o)) in binds.into_iter().enumerate() {
-            t.add(format!("{tptr}/Config/volumes/{i}"), o);
-        }
+        let list = traced_list(t, &join(tptr, "/Config/volumes"), binds);
+        config.insert("volumes".into(), list);
     }
     if !mounts.is_empty() {
-        let list: Vec<Value> = mounts.iter().map(|(v, _)| v.clone()).collect();
-        config.insert("mount".into(), Value::Array(list));
-        for (i, (_, o)) in mounts.into_iter().enumerate() {
-            t.add(format!("{tptr}/Config/mount/{i}"), o);
-        }
+        let list = traced_list(t, &join(tptr, "/Config/mount"), mounts);
+        config.insert("mount".into(), list);
     }
     task.insert("Config".into(), Value::Object(config));
 
@@ -174,12 +169,13 @@ pub(crate) fn main_task(cx: &mut Cx, t: &mut Traces, tptr: &str, name: &str, p: 
         env.trace_env(t, tptr);
     }
     let file_count = templates.len();
-    let mut all_templates: Vec<Value> = templates.iter().map(|(v, _)| v.clone()).collect();
-    for (i, (_, o)) in templates.into_iter().enumerate() {
+    let mut all_templates = Vec::with_capacity(file_count + env.templates.len());
+    for (i, (tmpl, o)) in templates.into_iter().enumerate() {
+        all_templates.push(tmpl);
         let tp = format!("{tptr}/Templates/{i}");
         t.add(&tp, o);
         t.add(
-            format!("{tp}/ChangeMode"),
+            join(&tp, "/ChangeMode"),
             Origin::default("the content only changes with a new job version, which replaces the allocation"),
         );
     }
@@ -187,24 +183,24 @@ pub(crate) fn main_task(cx: &mut Cx, t: &mut Traces, tptr: &str, name: &str, p: 
         let tp = format!("{tptr}/Templates/{k}");
         let fp = path.key("files").key(file.0);
         if file.1.mode.is_some() {
-            t.add(format!("{tp}/Perms"), cx.at(&fp.key("mode")));
+            t.add(join(&tp, "/Perms"), cx.at(fp.key("mode")));
         } else {
             t.add(
-                format!("{tp}/Perms"),
+                join(&tp, "/Perms"),
                 Origin::default("readable by everyone, writable by the owner (0644), as on Kubernetes"),
             );
         }
         if let Some(uid) = p.security.as_ref().and_then(|s| s.run_as_user) {
             t.add(
-                format!("{tp}/Uid"),
+                join(&tp, "/Uid"),
                 cx.at_note(
-                    &path.key("security").key("runAsUser"),
+                    path.key("security").key("runAsUser"),
                     format!("the file belongs to user {uid}, which the task runs as, so a mode like 0600 still lets it read the file"),
                 ),
             );
         }
         if file.1.content.as_deref().is_some_and(|c| c.contains("{{")) {
-            t.add(format!("{tp}/EmbeddedTmpl"), cx.at_note(&fp, "the content contains `{{`: escaped or given other delimiters, so it is written exactly as given"));
+            t.add(join(&tp, "/EmbeddedTmpl"), cx.at_note(fp, "the content contains `{{`: escaped or given other delimiters, so it is written exactly as given"));
         }
     }
     for (i, (tmpl, o)) in env.templates.into_iter().enumerate() {
@@ -215,15 +211,22 @@ pub(crate) fn main_task(cx: &mut Cx, t: &mut Traces, tptr: &str, name: &str, p: 
         task.insert("Templates".into(), Value::Array(all_templates));
     }
     if !volume_mounts.is_empty() {
-        let list: Vec<Value> = volume_mounts.iter().map(|(v, _)| v.clone()).collect();
-        task.insert("VolumeMounts".into(), Value::Array(list));
-        for (i, (_, o)) in volume_mounts.into_iter().enumerate() {
-            t.add(format!("{tptr}/VolumeMounts/{i}"), o);
-        }
+        let list = traced_list(t, &join(tptr, "/VolumeMounts"), volume_mounts);
+        task.insert("VolumeMounts".into(), list);
     }
     task.insert("Resources".into(), Value::Object(resources));
-    kill_timeout(cx, t, tptr, &path, p, &mut task);
+    kill_timeout(cx, t, tptr, path, p, &mut task);
     Value::Object(task)
+}
+
+/// The array of `items`, tracing item `i` at `{base}/{i}`.
+fn traced_list(t: &mut Traces, base: &str, items: Vec<(Value, Origin)>) -> Value {
+    let mut list = Vec::with_capacity(items.len());
+    for (i, (value, origin)) in items.into_iter().enumerate() {
+        t.add(format!("{base}/{i}"), origin);
+        list.push(value);
+    }
+    Value::Array(list)
 }
 
 /// What a container beside the main one does.
@@ -235,19 +238,20 @@ pub(crate) enum Role {
     Init,
 }
 
-/// The task of sidecar or init container `name` of `process` at `tptr`.
+/// The task of sidecar or init container `name` of process `p` (at manifest `process`) at
+/// `tptr`.
 pub(crate) fn container_task(
     cx: &mut Cx,
     t: &mut Traces,
     tptr: &str,
-    (process, p): (&str, &Process),
+    (process, p): (&Field, &Process),
     role: Role,
     (name, c): (&str, &Container),
 ) -> Value {
     let sidecar = role == Role::Sidecar;
     let group = if sidecar { "sidecars" } else { "initContainers" };
-    let path = process_path(process).key(group).key(name);
-    let mut task = Map::new();
+    let path = process.key(group).key(name);
+    let mut task = Map::with_capacity(10);
     task.insert("Name".into(), Value::from(name));
     task.insert("Driver".into(), Value::from("docker"));
     let note = if sidecar {
@@ -255,19 +259,19 @@ pub(crate) fn container_task(
     } else {
         "init container: runs to completion before the main task starts"
     };
-    t.add(tptr, cx.at_note(&path, note));
+    t.add(tptr, cx.at_note(path.clone(), note));
     t.add(
-        format!("{tptr}/Driver"),
+        join(tptr, "/Driver"),
         Origin::default("ojek runs OCI images with Nomad's docker driver"),
     );
-    let mut lifecycle = Map::new();
+    let mut lifecycle = Map::with_capacity(2);
     lifecycle.insert("Hook".into(), Value::from("prestart"));
     lifecycle.insert("Sidecar".into(), Value::from(sidecar));
     task.insert("Lifecycle".into(), Value::Object(lifecycle));
 
-    let mut config = Map::new();
+    let mut config = Map::with_capacity(7);
     image(cx, t, tptr, &path, &mut config, &c.image, &c.command, &c.args);
-    let mut resources = Map::new();
+    let mut resources = Map::with_capacity(3);
     resources_into(cx, t, tptr, &path, &c.cpu, &c.memory, &mut resources, &mut config);
     task.insert("Config".into(), Value::Object(config));
 
@@ -286,7 +290,7 @@ pub(crate) fn container_task(
     }
     task.insert("Resources".into(), Value::Object(resources));
     if sidecar {
-        kill_timeout(cx, t, tptr, &process_path(process), p, &mut task);
+        kill_timeout(cx, t, tptr, process, p, &mut task);
     }
     Value::Object(task)
 }
@@ -298,31 +302,36 @@ fn image(
     cx: &Cx,
     t: &mut Traces,
     tptr: &str,
-    path: &Path,
+    path: &Field,
     config: &mut Map<String, Value>,
     image: &str,
     command: &Option<Vec<String>>,
     args: &Option<Vec<String>>,
 ) {
     config.insert("image".into(), Value::from(image));
-    t.add(format!("{tptr}/Config/image"), cx.at(&path.key("image")));
+    t.add(join(tptr, "/Config/image"), cx.at(path.key("image")));
     if let Some(cmd) = command {
-        config.insert("entrypoint".into(), Value::from(cmd.clone()));
+        config.insert("entrypoint".into(), strings(cmd));
         t.add(
-            format!("{tptr}/Config/entrypoint"),
+            join(tptr, "/Config/entrypoint"),
             cx.at_note(
-                &path.key("command"),
+                path.key("command"),
                 "replaces the image's ENTRYPOINT (and its CMD), as on Kubernetes",
             ),
         );
     }
     if let Some(a) = args {
-        config.insert("args".into(), Value::from(a.clone()));
+        config.insert("args".into(), strings(a));
         t.add(
-            format!("{tptr}/Config/args"),
-            cx.at_note(&path.key("args"), "replaces the image's CMD"),
+            join(tptr, "/Config/args"),
+            cx.at_note(path.key("args"), "replaces the image's CMD"),
         );
     }
+}
+
+/// A JSON array of strings.
+fn strings(items: &[String]) -> Value {
+    Value::Array(items.iter().map(|s| Value::from(s.as_str())).collect())
 }
 
 /// `CPU`, `MemoryMB` and `MemoryMaxMB` for `cpu` and `memory` at manifest path `path`; sets
@@ -332,21 +341,25 @@ fn resources_into(
     cx: &mut Cx,
     t: &mut Traces,
     tptr: &str,
-    path: &Path,
+    path: &Field,
     cpu: &Option<ResourceAmount>,
     memory: &Option<ResourceAmount>,
     resources: &mut Map<String, Value>,
     config: &mut Map<String, Value>,
 ) {
-    let rptr = format!("{tptr}/Resources");
+    let rptr = join(tptr, "/Resources");
     let per_core = cx.profile.cpu_mhz_per_core;
-    let per_core_note = if cx.has_platform(&format!("{}.cpuMhzPerCore", cx.profile_path)) {
-        format!(
-            "{per_core} MHz per core (platform {}.cpuMhzPerCore)",
-            cx.profile_path
-        )
-    } else {
-        format!("{per_core} MHz per core (default; the profile sets no cpuMhzPerCore)")
+    let per_core_note = |millicores: u64| {
+        if cx.has_profile_field("cpuMhzPerCore") {
+            format!(
+                "{millicores} millicores × {per_core} MHz per core (platform {}.cpuMhzPerCore), rounded up",
+                cx.profile_path
+            )
+        } else {
+            format!(
+                "{millicores} millicores × {per_core} MHz per core (default; the profile sets no cpuMhzPerCore), rounded up"
+            )
+        }
     };
     let cp = path.key("cpu");
     let req = cpu
@@ -358,15 +371,24 @@ fn resources_into(
         .and_then(|c| c.limit.as_ref())
         .and_then(|q| q.millicores());
     let (mhz_value, origin) = match (req, lim) {
-        (Some(r), _) => (mhz(r, per_core), cx.at_note(&cp.key("request"), format!("{r} millicores × {per_core_note}, rounded up"))),
+        (Some(r), _) => (mhz(r, per_core), cx.at_note(cp.key("request"), per_core_note(r))),
         (None, Some(l)) => (
             mhz(l, per_core),
-            cx.at_note(&cp.key("limit"), format!("no request: the limit is also the reservation, as on Kubernetes; {l} millicores × {per_core_note}, rounded up")),
+            cx.at_note(
+                cp.key("limit"),
+                format!(
+                    "no request: the limit is also the reservation, as on Kubernetes; {}",
+                    per_core_note(l)
+                ),
+            ),
         ),
-        (None, None) => (DEFAULT_CPU_MHZ, Origin::default("Nomad's default CPU reservation (100 MHz); the process sets no CPU")),
+        (None, None) => (
+            DEFAULT_CPU_MHZ,
+            Origin::default("Nomad's default CPU reservation (100 MHz); the process sets no CPU"),
+        ),
     };
     resources.insert("CPU".into(), Value::from(mhz_value));
-    t.add(format!("{rptr}/CPU"), origin);
+    t.add(join(&rptr, "/CPU"), origin);
     match (req, lim) {
         (Some(r), Some(l)) if l > r => cx.unsupported(
             &cp.key("limit"),
@@ -375,7 +397,7 @@ fn resources_into(
         ),
         (_, Some(_)) => {
             config.insert("cpu_hard_limit".into(), Value::from(true));
-            t.add(format!("{tptr}/Config/cpu_hard_limit"), cx.at_note(&cp.key("limit"), "the limit equals the reservation: docker enforces it as a hard cap"));
+            t.add(join(tptr, "/Config/cpu_hard_limit"), cx.at_note(cp.key("limit"), "the limit equals the reservation: docker enforces it as a hard cap"));
         }
         _ => {}
     }
@@ -393,15 +415,15 @@ fn resources_into(
         (Some(r), Some(l)) if mib(l) == mib(r) => (
             mib(r),
             cx.at_note(
-                &mp,
+                mp.clone(),
                 "request = limit: Nomad reserves this much and stops the task above it",
             ),
         ),
-        (Some(r), _) => (mib(r), cx.at_note(&mp.key("request"), "MiB, rounded up")),
+        (Some(r), _) => (mib(r), cx.at_note(mp.key("request"), "MiB, rounded up")),
         (None, Some(l)) => (
             mib(l),
             cx.at_note(
-                &mp.key("limit"),
+                mp.key("limit"),
                 "no request: the limit is also the reservation, as on Kubernetes; MiB, rounded up",
             ),
         ),
@@ -411,14 +433,14 @@ fn resources_into(
         ),
     };
     resources.insert("MemoryMB".into(), Value::from(mb));
-    t.add(format!("{rptr}/MemoryMB"), origin);
+    t.add(join(&rptr, "/MemoryMB"), origin);
     if let (Some(r), Some(l)) = (req, lim)
         && mib(l) > mib(r)
     {
         resources.insert("MemoryMaxMB".into(), Value::from(mib(l)));
         t.add(
-            format!("{rptr}/MemoryMaxMB"),
-            cx.at_note(&mp.key("limit"), "MiB; Nomad lets the task use more than MemoryMB up to this only where the cluster enables memory oversubscription, otherwise MemoryMB is the cap"),
+            join(&rptr, "/MemoryMaxMB"),
+            cx.at_note(mp.key("limit"), "MiB; Nomad lets the task use more than MemoryMB up to this only where the cluster enables memory oversubscription, otherwise MemoryMB is the cap"),
         );
     }
 }
@@ -427,14 +449,14 @@ fn kill_timeout(
     cx: &mut Cx,
     t: &mut Traces,
     tptr: &str,
-    path: &Path,
+    path: &Field,
     p: &Process,
     task: &mut Map<String, Value>,
 ) {
     let (ns, origin) = match p.shutdown_grace_period.as_ref().and_then(|d| d.millis()).and_then(ns_from_ms) {
-        Some(ns) => (ns, cx.at_note(&path.key("shutdownGracePeriod"), "time between the stop signal and a forced kill; Nomad clients cap it at their max_kill_timeout (30s unless the platform raises it)")),
+        Some(ns) => (ns, cx.at_note(path.key("shutdownGracePeriod"), "time between the stop signal and a forced kill; Nomad clients cap it at their max_kill_timeout (30s unless the platform raises it)")),
         None => (secs(30), Origin::default("Kubernetes' default grace period (30s), so a process stops alike on both targets (Nomad's own default is 5s)")),
     };
     task.insert("KillTimeout".into(), Value::from(ns));
-    t.add(ptr(tptr, "KillTimeout"), origin);
+    t.add(join(tptr, "/KillTimeout"), origin);
 }

@@ -85,7 +85,8 @@ fn jobs_per_process_kind() {
     assert_eq!(j["Namespace"], "default");
     assert_eq!(
         j["Periodic"],
-        json!({"Spec": "@daily", "SpecType": "cron", "ProhibitOverlap": false, "TimeZone": "UTC", "Enabled": true})
+        json!({"Spec": "@daily", "SpecType": "cron", "ProhibitOverlap": true, "TimeZone": "UTC", "Enabled": true}),
+        "unset concurrency forbids overlapping runs, as on Kubernetes"
     );
 }
 
@@ -348,8 +349,12 @@ fn batch_jobs_retries_and_schedule() {
     assert!(g.get("Services").is_none());
     let once = &all[2]["Job"]["TaskGroups"][0];
     assert_eq!(
-        once["RestartPolicy"]["Attempts"], 3,
-        "Nomad's batch default without retries"
+        once["RestartPolicy"]["Attempts"], 0,
+        "no retries without `retries`, as on Kubernetes (backoffLimit 0)"
+    );
+    assert_eq!(
+        once["ReschedulePolicy"],
+        json!({"Attempts": 0, "Unlimited": false})
     );
 }
 

@@ -74,6 +74,9 @@ pub fn template_vars<'a>(src: &'a Sources, resource: Option<&'a str>) -> Vec<(&'
 
 /// Fills a platform template with the app's variables.
 pub fn fill(src: &Sources, template: &str, resource: Option<&str>) -> String {
+    if !template.contains('{') {
+        return template.to_string();
+    }
     let vars = template_vars(src, resource);
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     fill_template(template, &refs)
@@ -146,12 +149,11 @@ pub fn resolve(
                         origin = origin.with_input(format!("resources.{}", r.resource));
                         let bpath =
                             format!("bindings.{}.{}.{}", res.kind.as_str(), r.output, target.as_str());
-                        if let Some(loc) = src.platform_note(&bpath, "").location {
-                            notes.push(format!(
-                                "${{resources.{}.{}}} bound by platform {bpath} ({loc})",
-                                r.resource, r.output
-                            ));
-                        }
+                        let (bound, _) = src.platform.node.deepest(&bpath);
+                        notes.push(format!(
+                            "${{resources.{}.{}}} bound by platform {bpath} ({})",
+                            r.resource, r.output, bound.loc
+                        ));
                         match (&source.value, &source.secret, &source.key) {
                             (Some(v), _, _) => parts.push(Part::Text(fill(src, v, Some(&r.resource)))),
                             (None, Some(s), Some(k)) => parts.push(Part::Secret {

@@ -5,6 +5,7 @@
 //! object's origin once and then only the fields that come from somewhere else.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use ojek_spec::Diagnostics;
 use ojek_spec::platform::TargetKind;
@@ -33,7 +34,7 @@ pub struct Doc {
     /// The object.
     pub value: Value,
     /// Origins by JSON pointer; `""` is the whole object.
-    pub origins: BTreeMap<String, Origin>,
+    pub origins: Origins,
     /// Fields a packaging format may parameterise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<Param>,
@@ -42,7 +43,7 @@ pub struct Doc {
 impl Doc {
     /// An object whose fields all come from `origin` until traced otherwise.
     pub fn new(value: Value, origin: Origin) -> Self {
-        let mut origins = BTreeMap::new();
+        let mut origins = Origins::default();
         origins.insert(String::new(), origin);
         Doc {
             value,
@@ -71,8 +72,12 @@ impl Doc {
     /// under that pointer. Lets renderers build parts (a pod template, a container) apart.
     pub fn graft(&mut self, pointer: &str, child: Doc) {
         set_pointer(&mut self.value, pointer, child.value);
-        for (p, o) in child.origins {
-            self.origins.insert(format!("{pointer}{p}"), o);
+        self.origins.0.reserve(child.origins.0.len());
+        for (p, o) in child.origins.0 {
+            let mut key = String::with_capacity(pointer.len() + p.len());
+            key.push_str(pointer);
+            key.push_str(&p);
+            self.origins.0.push((key, o));
         }
         for mut param in child.params {
             param.pointer = format!("{pointer}{}", param.pointer);
@@ -154,6 +159,65 @@ impl Doc {
     }
 }
 
+/// Origins by JSON pointer. Renderers record thousands per app, so this is an append-only
+/// list in which a later entry for the same pointer wins, and origins are shared (`Arc`) so
+/// that copying metadata between objects does not copy them; lookups (explain) scan it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Origins(Vec<(String, Arc<Origin>)>);
+
+impl Origins {
+    /// Records `origin` for `pointer`, replacing any earlier one.
+    pub fn insert(&mut self, pointer: String, origin: Origin) {
+        self.0.push((pointer, Arc::new(origin)));
+    }
+
+    /// Records a shared origin for `pointer`.
+    pub fn insert_shared(&mut self, pointer: String, origin: Arc<Origin>) {
+        self.0.push((pointer, origin));
+    }
+
+    /// Forgets the origin of `pointer`.
+    pub fn remove(&mut self, pointer: &str) {
+        self.0.retain(|(p, _)| p != pointer);
+    }
+
+    /// The origin recorded for exactly `pointer`, with the stored pointer.
+    pub fn get_key_value(&self, pointer: &str) -> Option<(&String, &Origin)> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(p, _)| p == pointer)
+            .map(|(p, o)| (p, &**o))
+    }
+
+    /// Every recorded origin (earlier, replaced ones included).
+    pub fn values(&self) -> impl Iterator<Item = &Origin> {
+        self.0.iter().map(|(_, o)| &**o)
+    }
+
+    /// Every (pointer, origin), in the order recorded.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Arc<Origin>)> {
+        self.0.iter().map(|(p, o)| (p, o))
+    }
+
+    /// The current origin of each pointer, sorted by pointer.
+    pub fn current(&self) -> BTreeMap<&str, &Origin> {
+        self.0.iter().map(|(p, o)| (p.as_str(), &**o)).collect()
+    }
+}
+
+impl Extend<(String, Origin)> for Origins {
+    fn extend<I: IntoIterator<Item = (String, Origin)>>(&mut self, iter: I) {
+        self.0.extend(iter.into_iter().map(|(p, o)| (p, Arc::new(o))));
+    }
+}
+
+impl Serialize for Origins {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.current().serialize(s)
+    }
+}
+
 /// Escapes a key for use in a JSON pointer.
 pub fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
@@ -181,16 +245,16 @@ fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
         return;
     }
     let mut cur = root;
-    let parts: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|p| p.replace("~1", "/").replace("~0", "~"))
-        .collect();
-    for (i, part) in parts.iter().enumerate() {
-        let last = i + 1 == parts.len();
+    let mut parts = pointer.split('/').skip(1).peekable();
+    while let Some(raw) = parts.next() {
+        let part: std::borrow::Cow<str> = if raw.contains('~') {
+            raw.replace("~1", "/").replace("~0", "~").into()
+        } else {
+            raw.into()
+        };
         if !cur.is_object() && !cur.is_array() {
             // A missing container is an array when it is indexed by a number.
-            *cur = if part.bytes().all(|b| b.is_ascii_digit()) && !part.is_empty() {
+            *cur = if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
                 Value::Array(Vec::new())
             } else {
                 Value::Object(Default::default())
@@ -204,10 +268,18 @@ fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
                 }
                 &mut a[idx]
             }
-            Value::Object(m) => m.entry(part.clone()).or_insert(Value::Null),
+            Value::Object(m) => {
+                if !m.contains_key(part.as_ref()) {
+                    m.insert(part.to_string(), Value::Null);
+                }
+                match m.get_mut(part.as_ref()) {
+                    Some(v) => v,
+                    None => return,
+                }
+            }
             _ => return,
         };
-        if last {
+        if parts.peek().is_none() {
             *cur = value;
             return;
         }

@@ -9,7 +9,7 @@ pub mod origin;
 pub mod patch;
 pub mod yaml;
 
-pub use doc::{Doc, Param, Rendered};
+pub use doc::{Doc, Origins, Param, Rendered};
 pub use origin::{Origin, OriginKind, Sources};
 pub mod bind;
 pub mod support;

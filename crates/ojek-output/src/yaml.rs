@@ -71,7 +71,11 @@ impl Writer {
     }
 
     fn child(&self, ptr: &str, key: &str) -> String {
-        if self.track { format!("{ptr}/{}", escape(key)) } else { String::new() }
+        if self.track {
+            format!("{ptr}/{}", escape(key))
+        } else {
+            String::new()
+        }
     }
 
     fn indent(&mut self, n: usize) {
@@ -106,7 +110,11 @@ impl Writer {
     fn seq(&mut self, a: &[Value], indent: usize, ptr: &str) {
         let mut first = true;
         for (i, v) in a.iter().enumerate() {
-            let child = if self.track { format!("{ptr}/{i}") } else { String::new() };
+            let child = if self.track {
+                format!("{ptr}/{i}")
+            } else {
+                String::new()
+            };
             if !first {
                 self.indent(indent);
             }
@@ -198,31 +206,62 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
 }
 
-const RESERVED: &[&str] = &[
-    "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", ".nan", ".inf", "-.inf",
-    "+.inf", "<<", "=",
-];
+/// Plain scalars that a YAML 1.1 or 1.2 reader takes for something other than a string.
+fn is_reserved(s: &str) -> bool {
+    let is = |w: &str| s.eq_ignore_ascii_case(w);
+    match s.len() {
+        1 => matches!(s, "~" | "y" | "Y" | "n" | "N" | "="),
+        2 => is("no") || is("on") || s == "<<",
+        3 => is("yes") || is("off") || is("nan"),
+        4 => is("null") || is("true") || is(".nan") || is(".inf"),
+        5 => is("false") || is("-.inf") || is("+.inf"),
+        _ => false,
+    }
+}
 
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else {
         return false;
     };
-    if !(first.is_ascii_alphabetic() || first == '/' || first == '_') {
+    if !(first.is_ascii_alphabetic() || first == b'/' || first == b'_') {
         return false;
     }
-    if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s)) {
+    if is_reserved(s) {
         return false;
     }
-    if s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains(" #") {
+    let last = bytes[bytes.len() - 1];
+    if last == b' ' || last == b':' {
         return false;
     }
-    s.chars().all(|c| {
-        c.is_ascii_alphanumeric()
+    // One pass: allowed characters only, and no `: ` or ` #` (a comment or a mapping).
+    let mut prev = 0u8;
+    for &b in bytes {
+        let allowed = b.is_ascii_alphanumeric()
             || matches!(
-                c,
-                ' ' | '_' | '.' | '/' | ':' | '@' | '=' | '+' | '-' | '(' | ')' | '$' | ';' | '<' | '>' | '^'
-            )
-    })
+                b,
+                b' ' | b'_'
+                    | b'.'
+                    | b'/'
+                    | b':'
+                    | b'@'
+                    | b'='
+                    | b'+'
+                    | b'-'
+                    | b'('
+                    | b')'
+                    | b'$'
+                    | b';'
+                    | b'<'
+                    | b'>'
+                    | b'^'
+            );
+        if !allowed || (prev == b':' && b == b' ') || (prev == b' ' && b == b'#') {
+            return false;
+        }
+        prev = b;
+    }
+    true
 }
 
 /// A literal block keeps the text exactly when it has no control characters but newlines and

@@ -39,8 +39,10 @@ pub struct LoadedApp {
     pub file: Arc<str>,
     /// The whole document, `fromFile` content filled in.
     pub node: Node,
-    /// The base app (environments still as raw values).
+    /// The base app (environments only by name).
     pub app: App,
+    /// The body without `environments`, shared by every environment that overrides nothing.
+    pub body: Arc<Node>,
 }
 
 /// An app resolved for one environment: overrides merged, fully validated.
@@ -51,7 +53,7 @@ pub struct ResolvedApp {
     /// The merged manifest (no `environments`).
     pub app: App,
     /// The merged tree, for locating any field: nodes remember their file, line and layer.
-    pub node: Node,
+    pub node: Arc<Node>,
 }
 
 impl ResolvedApp {
@@ -146,7 +148,16 @@ pub fn load_app(file: &str, text: &str, files: &dyn FileReader) -> Result<Loaded
         diags.sort();
         diags.clone()
     })?;
-    Ok(LoadedApp { file, node, app })
+    let mut body = node.clone();
+    if let Value::Map(entries) = &mut body.value {
+        entries.retain(|(k, _)| k.name != "environments");
+    }
+    Ok(LoadedApp {
+        file,
+        node,
+        app,
+        body: Arc::new(body),
+    })
 }
 
 /// Every `bestEffort` entry (of the body or of an override) must name a field that the body
@@ -279,42 +290,42 @@ pub fn override_names(loaded: &LoadedApp) -> Vec<String> {
 
 /// Merges the overrides of `env` (if the manifest has any) and validates the result.
 pub fn resolve(loaded: &LoadedApp, env: &str) -> Result<ResolvedApp, Diagnostics> {
-    let mut base = loaded.node.clone();
-    let overrides = match &mut base.value {
-        Value::Map(entries) => entries
-            .iter()
-            .position(|(k, _)| k.name == "environments")
-            .map(|i| entries.remove(i).1),
-        _ => None,
-    };
-    let over = overrides.as_ref().and_then(|o| o.get(&Path::root().key(env)));
+    let over = loaded
+        .node
+        .get(&Path::root().key("environments"))
+        .and_then(|o| o.get(&Path::root().key(env)));
     let mut diags = Diagnostics::default();
-    let app: Option<App> = match over {
+    let (app, node): (Option<App>, Arc<Node>) = match over {
         Some(over) => {
             // Merged values may be incomplete (a new process, a `null`): check the whole again.
-            base.merge(over);
-            schema::check(schema::app_schema(), &base, &mut diags);
-            if diags.has_errors() {
+            let mut merged = (*loaded.body).clone();
+            merged.merge(over);
+            schema::check(schema::app_schema(), &merged, &mut diags);
+            let app = if diags.has_errors() {
                 None
             } else {
-                deserialize(&base, &mut diags)
-            }
+                deserialize(&merged, &mut diags)
+            };
+            (app, Arc::new(merged))
         }
         // No overrides: the body passed the schema check when it loaded.
-        None => Some(App {
-            environments: Default::default(),
-            ..loaded.app.clone()
-        }),
+        None => (
+            Some(App {
+                environments: Default::default(),
+                ..loaded.app.clone()
+            }),
+            loaded.body.clone(),
+        ),
     };
     if let Some(app) = &app {
-        validate::validate_app(app, &base, &mut diags);
+        validate::validate_app(app, &node, &mut diags);
     }
     diags.sort();
     match app {
         Some(app) if !diags.has_errors() => Ok(ResolvedApp {
             env: env.to_string(),
             app,
-            node: base,
+            node,
         }),
         _ => Err(diags),
     }

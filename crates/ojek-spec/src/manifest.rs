@@ -33,7 +33,7 @@ pub struct App {
     pub processes: IndexMap<String, Process>,
     /// Per-environment overrides of any field above, merged key by key; `null` removes a key.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
-    pub environments: IndexMap<String, serde_json::Value>,
+    pub environments: IndexMap<String, EnvironmentOverride>,
     /// Escape hatches per target: patches on generated objects and extra raw objects.
     #[serde(default, skip_serializing_if = "Targets::is_empty")]
     pub targets: Targets,
@@ -41,6 +41,34 @@ pub struct App {
     /// warning when it cannot express them. Without this, an inexpressible field is an error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub best_effort: Vec<String>,
+}
+
+/// An environment's overrides. They are merged into the located tree (see `load::resolve`),
+/// so the typed manifest only records that they exist; their schema is the app body's, with
+/// nothing required (see `schema`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EnvironmentOverride;
+
+impl<'de> Deserialize<'de> for EnvironmentOverride {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| EnvironmentOverride)
+    }
+}
+
+impl Serialize for EnvironmentOverride {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        s.serialize_map(Some(0))?.end()
+    }
+}
+
+impl JsonSchema for EnvironmentOverride {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvironmentOverride".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "object" })
+    }
 }
 
 /// `ojek.dev/v1`.

@@ -76,6 +76,10 @@ fn add_override_defs(schema: &mut J) {
     if let Some(defs) = schema.get_mut("$defs").and_then(J::as_object_mut) {
         defs.extend(new_defs);
     }
+    if let Some(defs) = schema.get_mut("$defs").and_then(J::as_object_mut) {
+        defs.remove("EnvironmentOverride");
+        defs.remove(&format!("{OVERRIDE_PREFIX}EnvironmentOverride"));
+    }
     schema["properties"]["environments"] = json!({
         "description": "Per-environment overrides of any field above, merged key by key; `null` removes a key.",
         "type": "object",
@@ -189,7 +193,10 @@ enum S {
     /// Everything else.
     Typed {
         types: Vec<&'static str>,
+        /// Properties in schema order (for hints).
         props: Vec<(String, usize)>,
+        /// The same, sorted by name (for lookups).
+        by_name: Vec<(String, usize)>,
         additional: Additional,
         required: Vec<String>,
         items: Option<usize>,
@@ -263,7 +270,7 @@ impl Compiled {
                 .collect(),
             _ => Vec::new(),
         };
-        let props = s
+        let props: Vec<(String, usize)> = s
             .get("properties")
             .and_then(J::as_object)
             .map(|p| {
@@ -272,6 +279,8 @@ impl Compiled {
                     .collect()
             })
             .unwrap_or_default();
+        let mut by_name = props.clone();
+        by_name.sort_by(|a, b| a.0.cmp(&b.0));
         let additional = match s.get("additionalProperties") {
             Some(J::Bool(false)) => Additional::Forbidden,
             Some(a) if a.is_object() => Additional::Schema(self.compile(root, a, defs)),
@@ -289,6 +298,7 @@ impl Compiled {
         S::Typed {
             types,
             props,
+            by_name,
             additional,
             required,
             items,
@@ -338,6 +348,7 @@ impl Compiled {
             S::Typed {
                 types,
                 props,
+                by_name,
                 additional,
                 required,
                 items,
@@ -355,8 +366,8 @@ impl Compiled {
                     Value::Map(entries) => {
                         for (key, value) in entries {
                             let child = path.key(&key.name);
-                            if let Some((_, p)) = props.iter().find(|(k, _)| *k == key.name) {
-                                self.walk(*p, value, &child, out, depth + 1);
+                            if let Ok(at) = by_name.binary_search_by(|(k, _)| k.as_str().cmp(&key.name)) {
+                                self.walk(by_name[at].1, value, &child, out, depth + 1);
                                 continue;
                             }
                             match additional {
@@ -416,6 +427,12 @@ impl Compiled {
                 .flat_map(|b| self.enum_values(*b).unwrap_or_default().iter().cloned())
                 .collect();
             check_enum(&all, node, path, out);
+            return;
+        }
+        // Most alternatives are `Option`s: exactly one branch fits; avoid collecting then.
+        let mut fits = branches.iter().copied().filter(|b| self.could_match(*b, node, 0));
+        if let (Some(one), None) = (fits.next(), fits.next()) {
+            self.walk(one, node, path, out, depth + 1);
             return;
         }
         let fitting: Vec<usize> = branches
