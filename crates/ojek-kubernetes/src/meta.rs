@@ -84,7 +84,7 @@ pub(crate) fn copy_shared(cx: &Ctx, doc: &mut Doc, process: Option<&str>, fields
     for (p, o) in shared.origins.iter() {
         let top = p.split('/').nth(1).unwrap_or("");
         if !p.is_empty() && fields.contains(&top) {
-            doc.origins.insert_shared(format!("/metadata{p}"), o.clone());
+            doc.origins.insert(format!("/metadata{p}"), o.clone());
         }
     }
 }

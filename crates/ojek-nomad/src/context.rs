@@ -2,6 +2,7 @@
 //! environment's Nomad settings, the origins recorded for the object being built, and the
 //! problems found so far. Nothing here knows the shape of a job.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use ojek_output::doc::escape;
@@ -115,12 +116,12 @@ impl<'a> Cx<'a> {
     }
 
     /// Origin of a manifest field, with a note on how the value was derived.
-    pub fn at_note(&self, field: Field, note: impl Into<String>) -> Origin {
+    pub fn at_note(&self, field: Field, note: impl Into<Cow<'static, str>>) -> Origin {
         field.into_origin(note)
     }
 
     /// Origin of a field of the environment's Nomad profile (`region`).
-    pub fn profile_field(&self, field: &str, note: impl Into<String>) -> Origin {
+    pub fn profile_field(&self, field: &str, note: impl Into<Cow<'static, str>>) -> Origin {
         match &self.profile_at {
             Some(profile) => profile.key(field).into_origin(note),
             None => self
@@ -140,7 +141,7 @@ impl<'a> Cx<'a> {
 
     /// The origin of a field of the environment's Nomad profile, or a default with `reason`
     /// when the platform file leaves it out.
-    pub fn profile_or_default(&self, field: &str, reason: &str) -> Origin {
+    pub fn profile_or_default(&self, field: &str, reason: &'static str) -> Origin {
         if self.has_profile_field(field) {
             self.profile_field(field, "")
         } else {
@@ -265,7 +266,7 @@ impl<'a> Field<'a> {
     }
 
     /// Where the field came from, with a note on how the value was derived.
-    pub fn into_origin(self, note: impl Into<String>) -> Origin {
+    pub fn into_origin(self, note: impl Into<Cow<'static, str>>) -> Origin {
         let mut origin = Origin::from_node(self.node, &Path::root(), note);
         origin.field = (self.depth > 0).then(|| self.text());
         origin

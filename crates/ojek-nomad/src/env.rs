@@ -122,7 +122,7 @@ pub(crate) fn task_env(cx: &mut Cx, base: &Field, vars: &indexmap::IndexMap<Stri
         if !origin.note.is_empty() {
             note = format!("{}; {note}", origin.note);
         }
-        origin.note = note;
+        origin.note = note.into();
         let tmpl = object([
             ("EmbeddedTmpl", line.into()),
             ("DestPath", format!("secrets/env/{name}.env").into()),

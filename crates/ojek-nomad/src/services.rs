@@ -269,7 +269,7 @@ fn routes(cx: &mut Cx, path: &Field, name: &str, p: &Process, svcs: &mut [Svc]) 
                 }
                 let mut o = origin.clone();
                 if route.tls {
-                    o.note.push_str("; tls: Fabio serves HTTPS for every route on its TLS listener, with the certificates the platform gives it");
+                    o.note.to_mut().push_str("; tls: Fabio serves HTTPS for every route on its TLS listener, with the certificates the platform gives it");
                     o.field = Some(rp.key("tls").to_string());
                 }
                 svc.tags.push((tag, o));

@@ -97,7 +97,8 @@ pub fn resolve(
             origin.note = format!(
                 "key `{}` of secret `{}`; the value is never rendered",
                 s.key, s.secret
-            );
+            )
+            .into();
             vec![Part::Secret {
                 name: s.secret.clone(),
                 key: s.key.clone(),
@@ -172,7 +173,7 @@ pub fn resolve(
                     }
                 }
             }
-            origin.note = notes.join("; ");
+            origin.note = notes.join("; ").into();
             parts
         }
     };

@@ -5,7 +5,6 @@
 //! object's origin once and then only the fields that come from somewhere else.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use ojek_spec::Diagnostics;
 use ojek_spec::platform::TargetKind;
@@ -160,20 +159,19 @@ impl Doc {
 }
 
 /// Origins by JSON pointer. Renderers record thousands per app, so this is an append-only
-/// list in which a later entry for the same pointer wins, and origins are shared (`Arc`) so
-/// that copying metadata between objects does not copy them; lookups (explain) scan it.
+/// list in which a later entry for the same pointer wins; lookups (explain) scan it.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Origins(Vec<(String, Arc<Origin>)>);
+pub struct Origins(Vec<(String, Origin)>);
 
 impl Origins {
     /// Records `origin` for `pointer`, replacing any earlier one.
     pub fn insert(&mut self, pointer: String, origin: Origin) {
-        self.0.push((pointer, Arc::new(origin)));
+        self.0.push((pointer, origin));
     }
 
-    /// Records a shared origin for `pointer`.
-    pub fn insert_shared(&mut self, pointer: String, origin: Arc<Origin>) {
-        self.0.push((pointer, origin));
+    /// Makes room for `n` more origins.
+    pub fn reserve(&mut self, n: usize) {
+        self.0.reserve(n);
     }
 
     /// Forgets the origin of `pointer`.
@@ -187,28 +185,28 @@ impl Origins {
             .iter()
             .rev()
             .find(|(p, _)| p == pointer)
-            .map(|(p, o)| (p, &**o))
+            .map(|(p, o)| (p, o))
     }
 
     /// Every recorded origin (earlier, replaced ones included).
     pub fn values(&self) -> impl Iterator<Item = &Origin> {
-        self.0.iter().map(|(_, o)| &**o)
+        self.0.iter().map(|(_, o)| o)
     }
 
     /// Every (pointer, origin), in the order recorded.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Arc<Origin>)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Origin)> {
         self.0.iter().map(|(p, o)| (p, o))
     }
 
     /// The current origin of each pointer, sorted by pointer.
     pub fn current(&self) -> BTreeMap<&str, &Origin> {
-        self.0.iter().map(|(p, o)| (p.as_str(), &**o)).collect()
+        self.0.iter().map(|(p, o)| (p.as_str(), o)).collect()
     }
 }
 
 impl Extend<(String, Origin)> for Origins {
     fn extend<I: IntoIterator<Item = (String, Origin)>>(&mut self, iter: I) {
-        self.0.extend(iter.into_iter().map(|(p, o)| (p, Arc::new(o))));
+        self.0.extend(iter);
     }
 }
 
@@ -307,7 +305,7 @@ mod tests {
         let mut d = Doc::new(json!({"spec": {"a": 1, "b": {"c": 2}}}), Origin::default("root"));
         d.trace("/spec/b", Origin::default("b"));
         assert_eq!(
-            d.origin("/spec/b/c").map(|(p, o)| (p, o.note.as_str())),
+            d.origin("/spec/b/c").map(|(p, o)| (p, &*o.note)),
             Some(("/spec/b", "b"))
         );
         assert_eq!(d.origin("/spec/a").map(|(p, _)| p), Some(""));

@@ -1,5 +1,6 @@
 //! Where a generated field came from: the answer `ojek explain` gives.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use ojek_spec::load::{LoadedPlatform, ResolvedApp};
@@ -38,8 +39,9 @@ pub struct Origin {
     /// The source field (`processes.web.scaling.replicas`), when it came from one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Why: how the value was derived, or the reason for a default.
-    pub note: String,
+    /// Why: how the value was derived, or the reason for a default. Most notes are fixed
+    /// text, so this borrows them rather than copying each time an origin is recorded.
+    pub note: Cow<'static, str>,
     /// Other manifest fields the value was derived from (`resources.db` for `${resources.db.url}`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<String>,
@@ -47,7 +49,7 @@ pub struct Origin {
 
 impl Origin {
     /// A built-in default, with the reason it is the default.
-    pub fn default(reason: impl Into<String>) -> Self {
+    pub fn default(reason: impl Into<Cow<'static, str>>) -> Self {
         Origin {
             kind: OriginKind::Default,
             env: None,
@@ -59,7 +61,7 @@ impl Origin {
     }
 
     /// The field at `path` of a located tree (manifest, override or platform, by its layer).
-    pub fn from_node(node: &Node, path: &Path, note: impl Into<String>) -> Self {
+    pub fn from_node(node: &Node, path: &Path, note: impl Into<Cow<'static, str>>) -> Self {
         let (kind, env) = match &node.layer {
             Layer::Manifest => (OriginKind::Manifest, None),
             Layer::Environment(e) => (OriginKind::Environment, Some(e.to_string())),
@@ -85,7 +87,7 @@ impl Origin {
     }
 
     /// Replaces the note.
-    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+    pub fn with_note(mut self, note: impl Into<Cow<'static, str>>) -> Self {
         self.note = note.into();
         self
     }
@@ -134,7 +136,7 @@ impl<'a> Sources<'a> {
     }
 
     /// Like [`Sources::manifest`], with a note on how the value was derived.
-    pub fn manifest_note(&self, path: &str, note: impl Into<String>) -> Origin {
+    pub fn manifest_note(&self, path: &str, note: impl Into<Cow<'static, str>>) -> Origin {
         locate(&self.app.node, path, note)
     }
 
@@ -144,7 +146,7 @@ impl<'a> Sources<'a> {
     }
 
     /// Like [`Sources::platform`], with a note.
-    pub fn platform_note(&self, path: &str, note: impl Into<String>) -> Origin {
+    pub fn platform_note(&self, path: &str, note: impl Into<Cow<'static, str>>) -> Origin {
         locate(&self.platform.node, path, note)
     }
 
@@ -154,7 +156,7 @@ impl<'a> Sources<'a> {
     }
 }
 
-fn locate(root: &Node, path: &str, note: impl Into<String>) -> Origin {
+fn locate(root: &Node, path: &str, note: impl Into<Cow<'static, str>>) -> Origin {
     let (node, _) = root.deepest(path);
     let (kind, env) = match &node.layer {
         Layer::Manifest => (OriginKind::Manifest, None),
