@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 cargo build --release -q -p ojek-core --example render_many
 bin=target/release/examples/render_many
 n="${1:-10000}"
-if [ -x /usr/bin/time ]; then
-    taskset -c 0 /usr/bin/time -f "peak RSS: %M KiB, wall: %e s, user: %U s" "$bin" "$n"
-else
-    taskset -c 0 "$bin" "$n"
-fi
+for mode in text parsed; do
+    if [ -x /usr/bin/time ]; then
+        taskset -c 0 /usr/bin/time -f "  peak RSS of the whole process: %M KiB" "$bin" "$n" "$mode"
+    else
+        taskset -c 0 "$bin" "$n" "$mode"
+    fi
+done

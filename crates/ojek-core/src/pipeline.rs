@@ -39,7 +39,11 @@ pub fn validate_project(loaded: &LoadedApp, platform: &LoadedPlatform) -> Diagno
     for name in loaded.app.environments.keys() {
         if !platform.platform.environments.contains_key(name) {
             let path = ojek_spec::Path::root().key("environments").key(name);
-            let loc = loaded.node.key_at(&path).map(|k| k.loc.clone());
+            let loc = loaded
+                .environments
+                .as_ref()
+                .and_then(|e| e.key_at(&ojek_spec::Path::root().key(name)))
+                .map(|k| k.loc.clone());
             all.push(unknown_env(platform, name, loc).with_path(&path));
         }
     }

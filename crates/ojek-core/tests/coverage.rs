@@ -310,7 +310,7 @@ fn every_manifest_field_is_rendered_or_reported_for_each_target() {
             TargetKind::Nomad => "targets.kubernetes",
         };
         let mut leaves = Vec::new();
-        manifest_leaves(schema, schema, &loaded.node, "", &Path::root(), &mut leaves);
+        manifest_leaves(schema, schema, &loaded.body, "", &Path::root(), &mut leaves);
         let mut uncovered = Vec::new();
         for (shaped, real) in &leaves {
             if shaped.starts_with(other_hatch)

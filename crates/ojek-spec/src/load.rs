@@ -37,12 +37,13 @@ pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 pub struct LoadedApp {
     /// File name.
     pub file: Arc<str>,
-    /// The whole document, `fromFile` content filled in.
-    pub node: Node,
+    /// The body (everything but `environments`), `fromFile` content filled in; shared by
+    /// every environment that overrides nothing.
+    pub body: Arc<Node>,
+    /// The `environments` mapping, when the manifest has one.
+    pub environments: Option<Node>,
     /// The base app (environments only by name).
     pub app: App,
-    /// The body without `environments`, shared by every environment that overrides nothing.
-    pub body: Arc<Node>,
 }
 
 /// An app resolved for one environment: overrides merged, fully validated.
@@ -148,15 +149,19 @@ pub fn load_app(file: &str, text: &str, files: &dyn FileReader) -> Result<Loaded
         diags.sort();
         diags.clone()
     })?;
-    let mut body = node.clone();
-    if let Value::Map(entries) = &mut body.value {
-        entries.retain(|(k, _)| k.name != "environments");
-    }
+    let mut body = node;
+    let environments = match &mut body.value {
+        Value::Map(entries) => entries
+            .iter()
+            .position(|(k, _)| k.name == "environments")
+            .map(|i| entries.remove(i).1),
+        _ => None,
+    };
     Ok(LoadedApp {
         file,
-        node,
-        app,
         body: Arc::new(body),
+        environments,
+        app,
     })
 }
 
@@ -291,8 +296,8 @@ pub fn override_names(loaded: &LoadedApp) -> Vec<String> {
 /// Merges the overrides of `env` (if the manifest has any) and validates the result.
 pub fn resolve(loaded: &LoadedApp, env: &str) -> Result<ResolvedApp, Diagnostics> {
     let over = loaded
-        .node
-        .get(&Path::root().key("environments"))
+        .environments
+        .as_ref()
         .and_then(|o| o.get(&Path::root().key(env)));
     let mut diags = Diagnostics::default();
     let (app, node): (Option<App>, Arc<Node>) = match over {
