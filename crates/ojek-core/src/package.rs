@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ojek_output::yaml::{RAW_MARKER, to_yaml, to_yaml_stream};
+use ojek_output::yaml::{to_yaml, to_yaml_stream, to_yaml_with_raw};
 use ojek_output::{Doc, Rendered};
 use ojek_spec::platform::TargetKind;
 use serde_json::{Map, Value, json};
@@ -44,13 +44,17 @@ pub fn package(
     match rendered.target {
         TargetKind::Nomad => {
             for doc in &rendered.objects {
-                let id = doc.name();
+                let id = safe_file_part(doc.name());
                 match nomad_format {
                     NomadFormat::Hcl => {
-                        files.insert(format!("{id}.nomad.hcl"), ojek_nomad::to_hcl(&doc.value)?);
+                        insert_unique(
+                            &mut files,
+                            format!("{id}.nomad.hcl"),
+                            ojek_nomad::to_hcl(&doc.value)?,
+                        )?;
                     }
                     NomadFormat::Json => {
-                        files.insert(format!("{id}.json"), pretty(&doc.value));
+                        insert_unique(&mut files, format!("{id}.json"), pretty(&doc.value))?;
                     }
                 }
             }
@@ -74,7 +78,7 @@ pub fn package(
                 for doc in &rendered.objects {
                     let file = object_file(doc);
                     resources.push(Value::String(file.clone()));
-                    files.insert(file, to_yaml(&doc.value));
+                    insert_unique(&mut files, file, to_yaml(&doc.value))?;
                 }
                 let k = json!({
                     "apiVersion": "kustomize.config.k8s.io/v1beta1",
@@ -83,7 +87,7 @@ pub fn package(
                 });
                 files.insert("kustomization.yaml".into(), to_yaml(&k));
             }
-            Format::Helm => helm(rendered, app, &mut files),
+            Format::Helm => helm(rendered, app, &mut files)?,
         },
     }
     Ok(files)
@@ -95,46 +99,81 @@ fn pretty(v: &Value) -> String {
     s
 }
 
+/// `kind-name.yaml`, with anything but letters, digits, `.`, `-` and `_` replaced: names of
+/// raw or patched objects must not steer where files are written.
 fn object_file(doc: &Doc) -> String {
-    format!("{}-{}.yaml", doc.kind().to_lowercase(), doc.name())
+    format!(
+        "{}-{}.yaml",
+        safe_file_part(&doc.kind().to_lowercase()),
+        safe_file_part(doc.name())
+    )
+}
+
+/// A string usable as one path component.
+pub fn safe_file_part(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match cleaned.trim_start_matches('.') {
+        "" => "_".to_string(),
+        rest => rest.to_string(),
+    }
 }
 
 /// A Helm chart: the rendered objects as templates, with image tags and replica counts read
-/// from values. Namespaces are left to `helm install --namespace`.
-fn helm(rendered: &Rendered, app: &str, files: &mut BTreeMap<String, String>) {
+/// from values. Objects ojek placed in the environment's namespace take the release namespace
+/// instead; other namespaces (raw objects) stay as written.
+fn helm(rendered: &Rendered, app: &str, files: &mut BTreeMap<String, String>) -> Result<(), String> {
     let mut values = Map::new();
+    let namespace = rendered
+        .objects
+        .first()
+        .and_then(|d| d.value.pointer("/metadata/namespace"))
+        .cloned();
     for doc in &rendered.objects {
         let mut value = doc.value.clone();
-        if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert(
-                "namespace".into(),
-                Value::String(format!("{RAW_MARKER}{{{{ .Release.Namespace }}}}")),
+        let mut raw = BTreeMap::new();
+        if namespace.is_some() && value.pointer("/metadata/namespace") == namespace.as_ref() {
+            raw.insert(
+                "/metadata/namespace".to_string(),
+                "{{ .Release.Namespace }}".to_string(),
             );
         }
         for param in &doc.params {
+            // A patch may have changed or moved the field since it was marked: keep it literal.
+            if value.pointer(&param.pointer) != Some(&param.value) {
+                continue;
+            }
             set_value(
                 &mut values,
                 &param.name,
                 strip_prefix(&param.value, param.prefix.as_deref()),
             );
-            let expr = format!(
-                ".Values{}",
-                param.name.split('.').map(helm_key).collect::<Vec<_>>().join("")
-            );
-            let replacement = match &param.prefix {
-                Some(prefix) => Value::String(format!(
-                    "{RAW_MARKER}\"{}{{{{ {expr} }}}}\"",
-                    prefix.replace('"', "\\\"")
-                )),
-                None => Value::String(format!("{RAW_MARKER}{{{{ {expr} }}}}")),
+            let expr = values_expr(&param.name);
+            let text = match &param.prefix {
+                Some(prefix) => {
+                    let prefix = escape_template(prefix).replace('\\', "\\\\").replace('"', "\\\"");
+                    format!("\"{prefix}{{{{ {expr} }}}}\"")
+                }
+                None => format!("{{{{ {expr} }}}}"),
             };
-            if let Some(slot) = value.pointer_mut(&param.pointer) {
-                *slot = replacement;
-            }
+            raw.insert(param.pointer.clone(), text);
         }
-        // Template delimiters in plain values (config files, annotations) must not be read by Helm.
+        // Template delimiters in values (config files, annotations) must reach the cluster as
+        // written, not be run by Helm.
         escape_braces(&mut value);
-        files.insert(format!("templates/{}", object_file(doc)), to_yaml(&value));
+        insert_unique(
+            files,
+            format!("templates/{}", object_file(doc)),
+            to_yaml_with_raw(&value, &raw),
+        )?;
     }
     let chart = json!({
         "apiVersion": "v2",
@@ -145,16 +184,62 @@ fn helm(rendered: &Rendered, app: &str, files: &mut BTreeMap<String, String>) {
     });
     files.insert("Chart.yaml".into(), to_yaml(&chart));
     files.insert("values.yaml".into(), to_yaml(&Value::Object(values)));
+    Ok(())
 }
 
-fn helm_key(k: &str) -> String {
-    if k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && !k.starts_with(|c: char| c.is_ascii_digit())
-    {
-        format!(".{k}")
-    } else {
-        format!(" | index \"{k}\"")
+/// Adds a file; two objects that would be written to the same file are an error, never a
+/// silently lost object.
+fn insert_unique(files: &mut BTreeMap<String, String>, path: String, content: String) -> Result<(), String> {
+    if files.contains_key(&path) {
+        return Err(format!(
+            "two objects would be written to {path}: give them different kinds or names"
+        ));
     }
+    files.insert(path, content);
+    Ok(())
+}
+
+/// `.Values.web.image.tag`, or `(index .Values "my-web" "image" "tag")` when a name is not an
+/// identifier Go templates accept after a dot.
+fn values_expr(name: &str) -> String {
+    let parts: Vec<&str> = name.split('.').collect();
+    let identifiers = parts.iter().all(|k| {
+        !k.is_empty()
+            && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !k.starts_with(|c: char| c.is_ascii_digit())
+    });
+    if identifiers {
+        format!(".Values.{}", parts.join("."))
+    } else {
+        let quoted: Vec<String> = parts.iter().map(|k| format!("{k:?}")).collect();
+        format!("(index .Values {})", quoted.join(" "))
+    }
+}
+
+/// Replaces `{{` and `}}` by template actions that print them (the raw-string form, which
+/// needs no escaping inside a YAML double-quoted string).
+fn escape_template(s: &str) -> String {
+    if !s.contains("{{") && !s.contains("}}") {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut rest = s;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let r = &rest[i..];
+        if let Some(after) = r.strip_prefix("{{") {
+            out.push_str("{{`{{`}}");
+            rest = after;
+        } else if let Some(after) = r.strip_prefix("}}") {
+            out.push_str("{{`}}`}}");
+            rest = after;
+        } else {
+            out.push_str(&r[..1]);
+            rest = &r[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn strip_prefix(v: &Value, prefix: Option<&str>) -> Value {
@@ -185,29 +270,77 @@ fn set_value(values: &mut Map<String, Value>, name: &str, v: Value) {
 
 fn escape_braces(v: &mut Value) {
     match v {
-        Value::String(s) if !s.starts_with(RAW_MARKER) && (s.contains("{{") || s.contains("}}")) => {
-            // `{{ "{{" }}` prints `{{`; rebuild the string piece by piece.
-            let mut out = String::new();
-            let mut rest = s.as_str();
-            while let Some(i) = rest.find(['{', '}']) {
-                out.push_str(&rest[..i]);
-                let r = &rest[i..];
-                if let Some(after) = r.strip_prefix("{{") {
-                    out.push_str("{{ \"{{\" }}");
-                    rest = after;
-                } else if let Some(after) = r.strip_prefix("}}") {
-                    out.push_str("{{ \"}}\" }}");
-                    rest = after;
-                } else {
-                    out.push_str(&r[..1]);
-                    rest = &r[1..];
-                }
-            }
-            out.push_str(rest);
-            *s = format!("{RAW_MARKER}{}", serde_json::to_string(&out).unwrap_or_default());
-        }
+        Value::String(s) if s.contains("{{") || s.contains("}}") => *s = escape_template(s),
         Value::Array(a) => a.iter_mut().for_each(escape_braces),
         Value::Object(m) => m.values_mut().for_each(escape_braces),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ojek_output::{Doc, Origin};
+    use ojek_spec::Diagnostics;
+
+    fn rendered(docs: Vec<Doc>) -> Rendered {
+        Rendered {
+            target: TargetKind::Kubernetes,
+            objects: docs,
+            warnings: Diagnostics::default(),
+        }
+    }
+
+    #[test]
+    fn helm_quotes_names_go_templates_cannot_take_after_a_dot() {
+        let mut d = Doc::new(
+            json!({"kind": "Deployment", "metadata": {"name": "a", "namespace": "ns"},
+                   "spec": {"image": "reg/app:1.0", "note": "x {{ y }}"}}),
+            Origin::default("test"),
+        );
+        d.param("/spec/image", "my-web.image.tag", Some("reg/app:".into()));
+        let files = package(&rendered(vec![d]), "a", Format::Helm, NomadFormat::Hcl).expect("chart");
+        let t = &files["templates/deployment-a.yaml"];
+        assert!(
+            t.contains(r#"image: "reg/app:{{ (index .Values "my-web" "image" "tag") }}""#),
+            "{t}"
+        );
+        assert!(t.contains("x {{`{{`}} y {{`}}`}}"), "{t}");
+        assert!(t.contains("namespace: {{ .Release.Namespace }}"), "{t}");
+        assert!(
+            files["values.yaml"].contains("tag: \"1.0\""),
+            "{}",
+            files["values.yaml"]
+        );
+    }
+
+    #[test]
+    fn patched_parameters_stay_literal() {
+        let mut d = Doc::new(
+            json!({"kind": "Deployment", "metadata": {"name": "a"}, "spec": {"replicas": 2}}),
+            Origin::default("t"),
+        );
+        d.param("/spec/replicas", "web.replicas", None);
+        d.value["spec"]["replicas"] = json!(5);
+        let files = package(&rendered(vec![d]), "a", Format::Helm, NomadFormat::Hcl).expect("chart");
+        assert!(files["templates/deployment-a.yaml"].contains("replicas: 5"));
+    }
+
+    #[test]
+    fn object_names_cannot_steer_file_paths() {
+        assert_eq!(safe_file_part("../../etc/x"), "_.._etc_x");
+        assert_eq!(safe_file_part("/abs"), "_abs");
+        assert_eq!(safe_file_part(""), "_");
+        let a = Doc::new(
+            json!({"kind": "ConfigMap", "metadata": {"name": "a/b"}}),
+            Origin::default("t"),
+        );
+        let b = Doc::new(
+            json!({"kind": "ConfigMap", "metadata": {"name": "a_b"}}),
+            Origin::default("t"),
+        );
+        let err =
+            package(&rendered(vec![a, b]), "x", Format::Kustomize, NomadFormat::Hcl).expect_err("collision");
+        assert!(err.contains("two objects would be written"), "{err}");
     }
 }

@@ -87,8 +87,35 @@ pub fn render(
         platform,
     };
     let target = opts.target.unwrap_or(env.target);
-    match target {
+    let rendered = match target {
         TargetKind::Kubernetes => ojek_kubernetes::render(&src, opts.kube_version.as_deref()),
         TargetKind::Nomad => ojek_nomad::render(&src),
+    }?;
+    check_unique(&rendered)?;
+    Ok(rendered)
+}
+
+/// Two generated or raw objects with the same kind, namespace and name would overwrite each
+/// other when applied: an error, never a silently lost object.
+fn check_unique(rendered: &Rendered) -> Result<(), Diagnostics> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut diags = Diagnostics::default();
+    for doc in &rendered.objects {
+        let ns = doc
+            .value
+            .pointer("/metadata/namespace")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        if !seen.insert((doc.kind().to_string(), ns.to_string(), doc.name().to_string())) {
+            let origin = doc.origin("").map(|(_, o)| o.clone());
+            diags.push(
+                Diagnostic::error(
+                    origin.and_then(|o| o.location),
+                    format!("two objects are named {}", doc.id()),
+                )
+                .with_hint("rename a process, or the raw object or patch that produces the second one"),
+            );
+        }
     }
+    if diags.has_errors() { Err(diags) } else { Ok(()) }
 }

@@ -152,8 +152,9 @@ pub fn render(src: &Sources, version: Option<&str>) -> Result<Rendered, Diagnost
                 if process.kind == ProcessKind::Service {
                     objects.push(network::service(&cx, name, process));
                     objects.extend(network::routes(&mut cx, name, process));
-                } else if workload::is_stateful(process) {
-                    objects.push(network::headless_service(&cx, name));
+                }
+                if workload::is_stateful(process) {
+                    objects.push(network::headless_service(&cx, name, process));
                 }
                 objects.extend(scaling::autoscaler(&mut cx, name, process));
                 objects.extend(scaling::disruption_budget(&cx, name, process));

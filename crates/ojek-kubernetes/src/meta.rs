@@ -111,7 +111,7 @@ pub(crate) fn object(cx: &Ctx, kind: &str, name: &str, process: Option<&str>, or
     let name_origin = match process {
         Some(p) => cx.src.manifest_note(
             &format!("processes.{p}"),
-            format!("`{{app}}-{{process}}` = {name}"),
+            format!("named after the app and process: {name}"),
         ),
         None => cx.src.manifest_note("metadata.name", "the app name"),
     };

@@ -80,17 +80,17 @@ pub(crate) fn service(cx: &Ctx, name: &str, p: &Process) -> Doc {
     doc
 }
 
-/// A headless Service for a `worker` StatefulSet: it has no traffic, but a StatefulSet names
-/// the Service that gives its pods stable DNS names.
-pub(crate) fn headless_service(cx: &Ctx, name: &str) -> Doc {
+/// The headless Service a StatefulSet names: stable DNS names for its pods (peers of a
+/// replicated store find each other through it, ready or not).
+pub(crate) fn headless_service(cx: &Ctx, name: &str, p: &Process) -> Doc {
     let mut doc = meta::object(
         cx,
         "Service",
-        &cx.object_name(name),
+        &format!("{}-headless", cx.object_name(name)),
         Some(name),
         cx.src.manifest_note(
             &format!("processes.{name}.volumes"),
-            "a StatefulSet needs a governing Service for its pods' DNS names; a worker has no ports, so it is headless",
+            "a process with a persistent volume runs as a StatefulSet, which needs a headless Service for its pods' DNS names",
         ),
     );
     doc.set(
@@ -99,11 +99,46 @@ pub(crate) fn headless_service(cx: &Ctx, name: &str) -> Doc {
         Origin::default("headless: DNS names for the pods, no load balancing"),
     );
     doc.set(
+        "/spec/publishNotReadyAddresses",
+        json!(true),
+        Origin::default("peers find each other before they are ready (forming a quorum needs it)"),
+    );
+    doc.set(
         "/spec/selector",
         meta::selector(cx, name),
         Origin::default("the process's pods"),
     );
+    if !p.ports.is_empty() {
+        let ports: Vec<Value> = p
+            .ports
+            .iter()
+            .map(|(pname, port)| {
+                json!({
+                    "name": pname,
+                    "port": port.port,
+                    "targetPort": pname,
+                    "protocol": if port.protocol == PortProtocol::Udp { "UDP" } else { "TCP" },
+                })
+            })
+            .collect();
+        doc.set(
+            "/spec/ports",
+            Value::Array(ports),
+            cx.src.manifest(&format!("processes.{name}.ports")),
+        );
+    }
     doc
+}
+
+/// The route's `port`, or, when it names none, the process's only port.
+fn port_origin(cx: &Ctx, process: &str, r: &Route, rpath: &str, port_name: &str) -> Origin {
+    match &r.port {
+        Some(_) => cx.src.manifest(&format!("{rpath}.port")),
+        None => cx.src.manifest_note(
+            &format!("processes.{process}.ports.{port_name}"),
+            "the route names no port: the process's only port",
+        ),
+    }
 }
 
 fn route_port<'a>(p: &'a Process, r: &Route) -> (&'a str, u16) {
@@ -212,7 +247,7 @@ fn ingress_object(
             );
             doc.trace(
                 &format!("/spec/rules/{hi}/http/paths/{pi}/backend/service/port"),
-                cx.src.manifest(&format!("{rpath}.port")),
+                port_origin(cx, name, r, &rpath, port_name),
             );
             if r.path.is_some() {
                 doc.trace(
@@ -333,7 +368,7 @@ fn http_routes(cx: &mut Ctx, name: &str, p: &Process, gw: &ojek_spec::platform::
             json!([parent]),
             cx.src.platform(&format!("{}.gateway", cx.profile_path)),
         );
-        if *tls {
+        if *tls && listener.is_some() {
             doc.trace(
                 "/spec/parentRefs/0/sectionName",
                 cx.src.manifest_note(
@@ -359,9 +394,10 @@ fn http_routes(cx: &mut Ctx, name: &str, p: &Process, gw: &ojek_spec::platform::
                 }),
                 cx.src.manifest(&rpath),
             );
+            let port_name = route_port(p, r).0;
             doc.trace(
                 &format!("/spec/rules/{k}/backendRefs/0/port"),
-                cx.src.manifest(&format!("{rpath}.port")),
+                port_origin(cx, name, r, &rpath, port_name),
             );
             if r.path.is_some() {
                 doc.trace(

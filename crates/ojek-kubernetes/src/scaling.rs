@@ -129,7 +129,7 @@ fn keda(
                 "bootstrapServers": brokers,
                 "consumerGroup": group,
                 "topic": topic,
-                "lagThreshold": a.kafka_lag.as_ref().map(|l| l.lag.to_string()).unwrap_or_default(),
+                "lagThreshold": lag.lag.to_string(),
             }
         }),
         cx.src.manifest(&lag_path),

@@ -61,8 +61,8 @@ pub(crate) fn long_running(cx: &mut Ctx, name: &str, p: &Process) -> Doc {
     if stateful {
         spec.set(
             "/serviceName",
-            json!(obj_name),
-            Origin::default("a StatefulSet names the Service that governs its pods' network identity"),
+            json!(format!("{obj_name}-headless")),
+            Origin::default("a StatefulSet names the headless Service that gives its pods stable DNS names"),
         );
     }
     spec.set(
@@ -74,7 +74,11 @@ pub(crate) fn long_running(cx: &mut Ctx, name: &str, p: &Process) -> Doc {
     spec.set(
         "/revisionHistoryLimit",
         json!(10),
-        Origin::default("ten old ReplicaSets are kept for `kubectl rollout undo` and ojek rollback"),
+        Origin::default(if stateful {
+            "ten old revisions are kept for `kubectl rollout undo` and ojek rollback"
+        } else {
+            "ten old ReplicaSets are kept for `kubectl rollout undo` and ojek rollback"
+        }),
     );
     let template = pod_template(cx, name, p, None);
     spec.graft("/template", template);
@@ -235,11 +239,8 @@ pub(crate) fn cron_job(cx: &mut Ctx, name: &str, p: &Process) -> Doc {
     );
     let job = job_spec(cx, name, p);
     let mut template = Doc::new(json!({}), cx.src.manifest(&format!("{base}.kind")));
-    template.set(
-        "/metadata/labels",
-        meta::labels(cx, Some(name)),
-        Origin::default("labels of the Jobs the CronJob creates"),
-    );
+    template.value["metadata"] = json!({});
+    meta::copy_shared(cx, &mut template, Some(name), &["labels"]);
     template.graft("/spec", job);
     spec.graft("/jobTemplate", template);
     doc.graft("/spec", spec);
@@ -492,8 +493,11 @@ fn main_container(cx: &mut Ctx, name: &str, p: &Process) -> Doc {
         memory: p.memory.clone(),
     };
     let mut d = container(cx, &base, name, &c);
-    let (prefix, _) = split_image(&p.image);
-    d.param("/image", format!("{name}.image.tag"), Some(prefix));
+    // Only an explicit tag becomes a Helm value; digests and untagged images stay as written.
+    let (prefix, tag) = split_image(&p.image);
+    if !tag.is_empty() && p.image.ends_with(&format!(":{tag}")) {
+        d.param("/image", format!("{name}.image.tag"), Some(prefix));
+    }
     if !p.ports.is_empty() {
         let ports: Vec<Value> = p
             .ports
@@ -526,7 +530,7 @@ fn main_container(cx: &mut Ctx, name: &str, p: &Process) -> Doc {
         ] {
             if let Some(probe) = probe {
                 let path = format!("{base}.health.{field}");
-                let v = probe_json(cx, &path, p, probe);
+                let v = probe_json(p, probe);
                 d.set(&format!("/{k8s}"), v, cx.src.manifest(&path));
             }
         }
@@ -555,11 +559,6 @@ fn main_container(cx: &mut Ctx, name: &str, p: &Process) -> Doc {
                 .manifest(&format!("{base}.security.readOnlyRootFilesystem")),
         );
     }
-    d.set(
-        "/securityContext/allowPrivilegeEscalation",
-        json!(false),
-        Origin::default("no process in the container may gain more privileges than it started with (Pod Security Standards)"),
-    );
     let mut mounts: Vec<Doc> = Vec::new();
     for (vname, v) in &p.volumes {
         mounts.push(Doc::new(
@@ -595,7 +594,7 @@ pub(crate) fn split_image(image: &str) -> (String, String) {
     }
 }
 
-fn probe_json(cx: &mut Ctx, path: &str, p: &Process, probe: &Probe) -> Value {
+fn probe_json(p: &Process, probe: &Probe) -> Value {
     let port_ref = |name: &Option<String>| -> Value {
         match name {
             Some(n) => json!(n),
@@ -630,7 +629,6 @@ fn probe_json(cx: &mut Ctx, path: &str, p: &Process, probe: &Probe) -> Value {
         }
         v.insert("grpc".into(), grpc);
     }
-    let _ = (cx, path);
     if let Some(s) = probe.initial_delay.as_ref().and_then(|d| d.seconds()) {
         v.insert("initialDelaySeconds".into(), json!(s));
     }
@@ -700,12 +698,18 @@ fn container(cx: &mut Ctx, base: &str, name: &str, c: &Container) -> Doc {
             }
         }
     }
+    d.set(
+        "/securityContext/allowPrivilegeEscalation",
+        json!(false),
+        Origin::default("no process in the container may gain more privileges than it started with (Pod Security Standards)"),
+    );
     d
 }
 
 /// Env vars. Secret parts are read with secretKeyRef; a value mixing text and secrets reads
 /// each secret into a helper variable first and refers to it with `$(NAME)`, which Kubernetes
-/// expands. Literal `$(` is escaped as `$$(` so Kubernetes does not expand it.
+/// expands. Kubernetes reads `$$` as `$`, so every literal `$` is written `$$`: the value
+/// arrives exactly as written in the manifest.
 fn env_vars(cx: &mut Ctx, base: &str, env: &IndexMap<String, EnvValue>) -> Vec<Doc> {
     let mut out = Vec::new();
     for (key, value) in env {
@@ -719,7 +723,7 @@ fn env_vars(cx: &mut Ctx, base: &str, env: &IndexMap<String, EnvValue>) -> Vec<D
         };
         match resolved.parts.as_slice() {
             [Part::Text(t)] => out.push(Doc::new(
-                json!({"name": key, "value": t.replace("$(", "$$(")}),
+                json!({"name": key, "value": t.replace('$', "$$")}),
                 resolved.origin,
             )),
             [Part::Secret { name, key: skey, .. }] => out.push(Doc::new(
@@ -731,7 +735,7 @@ fn env_vars(cx: &mut Ctx, base: &str, env: &IndexMap<String, EnvValue>) -> Vec<D
                 let mut n = 0;
                 for part in parts {
                     match part {
-                        Part::Text(t) => composed.push_str(&t.replace("$(", "$$(")),
+                        Part::Text(t) => composed.push_str(&t.replace('$', "$$")),
                         Part::Secret { name, key: skey, .. } => {
                             n += 1;
                             let helper = format!("OJEK_{key}_{n}");

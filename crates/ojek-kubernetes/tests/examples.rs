@@ -97,7 +97,9 @@ fn examples_render_and_pass_official_schemas() {
     for version in ["1.33", "1.37"] {
         let r = ojek_kubernetes::render(&src, Some(version)).unwrap_or_else(|d| panic!("everything:\n{d}"));
         assert!(
-            r.objects.iter().any(|d| d.id() == "Service/everything-worker"),
+            r.objects
+                .iter()
+                .any(|d| d.id() == "Service/everything-worker-headless"),
             "headless Service for the worker StatefulSet"
         );
         let file = out.path().join(format!("everything-{version}.yaml"));

@@ -164,6 +164,21 @@ impl<'a> Cx<'a> {
         );
     }
 
+    /// Nanoseconds of a duration of `ms` milliseconds at manifest `field`; a duration too long
+    /// for Go's `time.Duration` is an error there (and `None`, as for an unset one).
+    pub fn duration_ns(&mut self, field: &Field, ms: Option<u64>) -> Option<i64> {
+        let ms = ms?;
+        let ns = crate::units::ns_from_ms(ms);
+        if ns.is_none() {
+            self.error(
+                field,
+                "the duration is too long for Nomad (at most about 292 years)",
+                "use a shorter duration",
+            );
+        }
+        ns
+    }
+
     /// Reports a warning at a manifest field.
     pub fn warn(&mut self, field: &Field, message: impl Into<String>) {
         self.diags

@@ -3,13 +3,21 @@
 //!
 //! One template per variable (`secrets/env/<NAME>.env`), so that `ojek explain` can point
 //! each template at the manifest line of its variable. A template line uses the dotenv syntax
-//! Nomad parses (hashicorp/go-envparse): static text is written as a JSON string and each
-//! secret is rendered with `toJSON`, so quotes, `#` and newlines in values survive; adjacent
-//! quoted parts concatenate, so a value mixing text and secrets is one line:
+//! Nomad parses (hashicorp/go-envparse). Inside double quotes that parser accepts only the
+//! escapes `\\`, `\"`, `\n` and `\t` (not JSON's `\u0026`, which Go's `toJSON` writes for
+//! `&`, `<` and `>`), so every part of a value is written as a double-quoted string with just
+//! those four escapes: the whole value is one double-quoted string, static text escaped by
+//! the renderer (other control characters in it are an error at the variable) and each
+//! secret by a `replaceAll` pipeline at run time. Quotes, `#` and newlines in values survive,
+//! and a value mixing text and secrets is one line:
 //!
 //! ```text
-//! DB_URL="postgres://app:"{{ with nomadVar "nomad/jobs/payments/db" }}{{ .password | toJSON }}{{ end }}"@db:5432/app"
+//! DB_URL="postgres://app:{{ with nomadVar "nomad/jobs/payments/db" }}{{ .password | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}@db:5432/app"
 //! ```
+//!
+//! A filled Variable path (`<secretsPath>/<secret>`, or a binding's path) must match Nomad's
+//! rule for Variable paths, `^[a-zA-Z0-9-_~/]{1,128}$`; anything else is an error at the
+//! variable.
 //!
 //! Secret values never appear in the output: only Variable paths and keys do. A manifest
 //! reference `{secret: db, key: password}` reads Variable `<secretsPath>/db`, where
@@ -78,11 +86,24 @@ pub(crate) fn task_env(cx: &mut Cx, base: &Field, vars: &indexmap::IndexMap<Stri
             continue;
         }
         let secrets_prefix: &(String, String) = prefix.get_or_insert_with(|| secrets_prefix(cx));
-        let mut line = format!("{name}=");
+        let mut line = format!("{name}=\"");
         let mut reads = Vec::new();
+        let mut bad = false;
         for part in &resolved.parts {
             match part {
-                Part::Text(t) => line.push_str(&template::escape_braces(&json_string(t))),
+                Part::Text(t) => match dotenv_escape(t) {
+                    Ok(text) => line.push_str(&template::escape_braces(&text)),
+                    Err(c) => {
+                        cx.error(
+                            &path,
+                            format!(
+                                "env var `{name}` has the control character {c:?}, which a Nomad env template cannot hold"
+                            ),
+                            "Nomad's env file parser reads only the escapes \\n and \\t in quoted values: use a newline or tab, or drop the character",
+                        );
+                        bad = true;
+                    }
+                },
                 Part::Secret {
                     name: secret,
                     key,
@@ -93,8 +114,24 @@ pub(crate) fn task_env(cx: &mut Cx, base: &Field, vars: &indexmap::IndexMap<Stri
                     } else {
                         secret.clone()
                     };
+                    if !valid_variable_path(&var_path) {
+                        let source = if *from_manifest {
+                            format!("the secret `{secret}` under {}", secrets_prefix.1)
+                        } else {
+                            "the platform binding".to_string()
+                        };
+                        cx.error(
+                            &path,
+                            format!(
+                                "env var `{name}` reads Nomad Variable `{var_path}` (from {source}), which is not a valid Variable path"
+                            ),
+                            "Nomad Variable paths are 1 to 128 characters of letters, digits, `-`, `_`, `~` and `/`: rename the secret or ask the platform team to fix the path",
+                        );
+                        bad = true;
+                        continue;
+                    }
                     line.push_str(&format!(
-                        "{{{{ with nomadVar {} }}}}{{{{ {} | toJSON }}}}{{{{ end }}}}",
+                        "{{{{ with nomadVar {} }}}}{{{{ {} | print{DOTENV_ESCAPE} }}}}{{{{ end }}}}",
                         json_string(&var_path),
                         item(key)
                     ));
@@ -102,6 +139,10 @@ pub(crate) fn task_env(cx: &mut Cx, base: &Field, vars: &indexmap::IndexMap<Stri
                 }
             }
         }
+        if bad {
+            continue;
+        }
+        line.push('"');
         line.push('\n');
         let mut origin = resolved.origin;
         let mut note = format!(
@@ -119,7 +160,8 @@ pub(crate) fn task_env(cx: &mut Cx, base: &Field, vars: &indexmap::IndexMap<Stri
         }) {
             note.push_str(&format!("; Variable paths start with {}", secrets_prefix.1));
         }
-        if !origin.note.is_empty() {
+        // A manifest secret's own note says what `note` says; a binding's names the binding.
+        if !origin.note.is_empty() && !matches!(value, EnvValue::Secret(_)) {
             note = format!("{}; {note}", origin.note);
         }
         origin.note = note.into();
@@ -177,6 +219,36 @@ fn secrets_prefix(cx: &Cx) -> (String, String) {
     }
 }
 
+/// The template pipeline that escapes a secret for a double-quoted dotenv value, after
+/// `print`: `replaceAll` takes the old and new strings and the piped value last.
+const DOTENV_ESCAPE: &str =
+    r#" | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t""#;
+
+/// Text for a double-quoted dotenv value, with only the escapes go-envparse reads (`\\`,
+/// `\"`, `\n`, `\t`); another control character is returned as the error.
+fn dotenv_escape(text: &str) -> Result<String, char> {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => return Err(c),
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
+/// True when `path` is a valid Nomad Variable path (`^[a-zA-Z0-9-_~/]{1,128}$`).
+fn valid_variable_path(path: &str) -> bool {
+    (1..=128).contains(&path.len())
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_~/".contains(&b))
+}
+
 /// `.key` when the key is a Go template field name, else `index . "key"`.
 fn item(key: &str) -> String {
     let mut chars = key.chars();
@@ -189,8 +261,7 @@ fn item(key: &str) -> String {
     }
 }
 
-/// A JSON string literal: valid in dotenv double quotes (go-envparse reads JSON escapes) and
-/// as a Go template string literal.
+/// A JSON string literal, valid as a Go template string literal.
 fn json_string(s: &str) -> String {
     Value::String(s.to_string()).to_string()
 }
@@ -205,5 +276,19 @@ mod tests {
         assert_eq!(item("api-key"), "index . \"api-key\"");
         assert_eq!(item("1x"), "index . \"1x\"");
         assert_eq!(json_string("a\"b\n"), "\"a\\\"b\\n\"");
+    }
+
+    #[test]
+    fn dotenv_text_and_variable_paths() {
+        assert_eq!(
+            dotenv_escape("a&<>\"\\\n\t$#").as_deref(),
+            Ok("a&<>\\\"\\\\\\n\\t$#")
+        );
+        assert_eq!(dotenv_escape("a\rb"), Err('\r'));
+        assert!(valid_variable_path("nomad/jobs/a-b_c~d/E1"));
+        assert!(!valid_variable_path(""));
+        assert!(!valid_variable_path("a.b"));
+        assert!(!valid_variable_path(&"a".repeat(129)));
+        assert!(valid_variable_path(&"a".repeat(128)));
     }
 }

@@ -211,6 +211,8 @@ fn network(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Field, p: &Process, g
     );
 }
 
+/// The group's volume requests (all per-allocation, which rules out canaries: reported here)
+/// and ephemeral disk.
 fn volumes(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Field, p: &Process, g: &mut Map<String, Value>) {
     let mut requests = Map::new();
     let mut disk_mb: u64 = 0;
@@ -261,18 +263,18 @@ fn volumes(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Field, p: &Process, g
                         format!("one volume per replica: allocation n mounts host volume `{source}[n]`"),
                     ),
                 );
+                let read_only_note = if vol.size.is_some() {
+                    format!(
+                        "read-write; a host volume request has no size: the platform provisions `{source}[n]` with at least {size}"
+                    )
+                } else {
+                    "read-write: the process owns its volume".to_string()
+                };
+                t.add(join(&rp, "/ReadOnly"), cx.at_note(vp.clone(), read_only_note));
                 if vol.size.is_some() {
-                    t.add(join(&rp, "/ReadOnly"), cx.at_note(vp.key("size"), format!("read-write; a host volume request has no size: the platform provisions `{source}[n]` with at least {size}")));
                     cx.warn(
                         &vp.key("size"),
                         format!("nomad cannot request a volume size: make sure the host volumes `{source}[n]` have at least {size}"),
-                    );
-                }
-                if p.update.as_ref().is_some_and(|u| u.canary.is_some_and(|c| c > 0)) {
-                    cx.unsupported(
-                        &path.key("update").key("canary"),
-                        "Nomad cannot give canaries their own per-replica volume",
-                        "use rolling updates for processes with persistent volumes",
                     );
                 }
             }
@@ -288,7 +290,15 @@ fn volumes(cx: &mut Cx, t: &mut Traces, gptr: &str, path: &Field, p: &Process, g
             VolumeKind::Ephemeral => {}
         }
     }
-    if !requests.is_empty() {
+    let per_alloc = !requests.is_empty();
+    if per_alloc && p.update.as_ref().is_some_and(|u| u.canary.is_some_and(|c| c > 0)) {
+        cx.unsupported(
+            &path.key("update").key("canary"),
+            "Nomad cannot give canaries their own per-replica volume",
+            "use rolling updates for processes with persistent volumes",
+        );
+    }
+    if per_alloc {
         g.insert("Volumes".into(), Value::Object(requests));
     }
     if disk_mb > 0 {
@@ -383,7 +393,11 @@ fn update(
             );
         }
     }
-    if let Some(c) = u.and_then(|u| u.canary) {
+    // Canaries that were reported unsupported (the group's volume requests, built before
+    // this, are per-allocation) are left out, so a bestEffort render gets a plain rolling
+    // update.
+    let canary_ok = !g.contains_key("Volumes");
+    if let Some(c) = u.and_then(|u| u.canary).filter(|_| canary_ok) {
         m.insert("Canary".into(), Value::from(c));
         m.insert("AutoPromote".into(), Value::from(false));
         t.add(

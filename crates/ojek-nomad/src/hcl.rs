@@ -4,9 +4,11 @@
 //! when their keys are identifiers (`env { PORT = "8080" }`) and map attributes otherwise
 //! (`meta = { "app.kubernetes.io/name" = "x" }`), template content becomes a heredoc.
 //!
-//! Strings are escaped so HCL yields exactly the JSON value (`${` → `$${`), except Nomad
-//! runtime interpolations that are a whole string (`"${meta.rack}"`), which Nomad's HCL
-//! parser passes through unchanged.
+//! Strings are escaped so HCL yields exactly the JSON value (`${` → `$${`, `%{` → `%%{`):
+//! Nomad runtime interpolations such as a constraint's `${meta.rack}` are written
+//! `"$${meta.rack}"`, which HCL reads back as the literal `${meta.rack}` for Nomad to
+//! interpolate at run time (unescaped, `${meta.node.example.io/pool}` would be an HCL
+//! expression).
 //!
 //! The conversion is driven by a table of the fields ojek knows ([`rule`]); a field it does
 //! not know (one a patch added, say) is an error naming it, because guessing its HCL form
@@ -137,8 +139,6 @@ enum Kind {
     /// Integer nanoseconds → `"10s"`.
     Dur,
     StrList,
-    /// A string that may be a Nomad runtime interpolation (`${meta.rack}`).
-    Interp,
     /// Template content: a heredoc where possible.
     Tmpl,
     /// String map: a block, or a map attribute when a key is not an identifier.
@@ -304,8 +304,8 @@ fn rule(ctx: Ctx, key: &str) -> Option<(&'static str, Kind)> {
         (Ctx::Template, "Uid") => ("uid", Int),
         (Ctx::Template, "Gid") => ("gid", Int),
 
-        (Ctx::Constraint, "LTarget") => ("attribute", Interp),
-        (Ctx::Constraint, "RTarget") => ("value", Interp),
+        (Ctx::Constraint, "LTarget") => ("attribute", Str),
+        (Ctx::Constraint, "RTarget") => ("value", Str),
         (Ctx::Constraint, "Operand") => ("operator", Str),
 
         (Ctx::Periodic, "Spec") => ("cron", Str),
@@ -438,9 +438,6 @@ fn convert(ctx: Ctx, obj: &Map<String, Value>, path: &Trail) -> Result<Vec<Struc
                     .ok_or_else(|| wrong(&fpath, "a list of strings"))?;
                 attrs.push(attr(Expression::Array(items)));
             }
-            Kind::Interp => attrs.push(attr(interp(
-                value.as_str().ok_or_else(|| wrong(&fpath, "a string"))?,
-            ))),
             Kind::Tmpl => attrs.push(attr(template(
                 value.as_str().ok_or_else(|| wrong(&fpath, "a string"))?,
             ))),
@@ -568,7 +565,7 @@ fn policy(obj: &Map<String, Value>, path: &Trail) -> Result<Vec<Structure>, Stri
             .filter(|a| !a.is_empty())
             .and_then(|a| a.iter().map(Value::as_object).collect());
         let Some(objects) = objects else {
-            attrs.push(Attribute::new(key.as_str(), any(value, &fpath)?).into());
+            attrs.push(Attribute::new(ident(key, &fpath)?, any(value, &fpath)?).into());
             continue;
         };
         let labelled = objects.iter().all(|o| {
@@ -587,7 +584,7 @@ fn policy(obj: &Map<String, Value>, path: &Trail) -> Result<Vec<Structure>, Stri
                         .filter_map(Value::as_object)
                     {
                         blocks.push(
-                            Block::builder(key.as_str())
+                            Block::builder(ident(key, &fpath)?)
                                 .add_label(label.as_str())
                                 .add_structures(policy(body, &ipath)?)
                                 .build()
@@ -597,7 +594,7 @@ fn policy(obj: &Map<String, Value>, path: &Trail) -> Result<Vec<Structure>, Stri
                 }
             } else {
                 blocks.push(
-                    Block::builder(key.as_str())
+                    Block::builder(ident(key, &fpath)?)
                         .add_structures(policy(o, &ipath)?)
                         .build()
                         .into(),
@@ -645,28 +642,16 @@ fn any(v: &Value, path: &Trail) -> Result<Expression, String> {
     })
 }
 
+/// `key` as an HCL identifier; an error naming the field at `path` when it is not one.
+fn ident(key: &str, path: &Trail) -> Result<Identifier, String> {
+    Identifier::new(key).map_err(|_| {
+        format!("{path}: `{key}` is not an HCL identifier (letters, digits, `_` and `-`, not starting with a digit or `-`)")
+    })
+}
+
 /// True for an HCL identifier (letters, digits, `_`, `-`; not starting with a digit or `-`).
 fn is_ident(s: &str) -> bool {
     Identifier::new(s).is_ok()
-}
-
-/// A whole-string Nomad runtime interpolation (`${meta.rack}`) stays a template, which
-/// Nomad's HCL parser passes through; anything else is an escaped string.
-fn interp(s: &str) -> Expression {
-    let whole = s
-        .strip_prefix("${")
-        .and_then(|r| r.strip_suffix('}'))
-        .is_some_and(|inner| {
-            !inner.is_empty()
-                && inner
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/'))
-        });
-    if whole {
-        Expression::TemplateExpr(Box::new(TemplateExpr::QuotedString(s.to_string())))
-    } else {
-        Expression::String(s.to_string())
-    }
 }
 
 /// Template content: a heredoc (`<<EOF`) when the text ends with a newline and has no
@@ -719,7 +704,7 @@ mod tests {
             "job \"a-prod\" {",
             "datacenters = [\"dc1\"]",
             "meta = {\n    app = \"a\"\n    \"app.kubernetes.io/name\" = \"a\"\n  }",
-            "attribute = \"${meta.rack}\"",
+            "attribute = \"$${meta.rack}\"",
             "port \"http\" {\n        to = 8080",
             "env {\n        A = \"$${x}\"",
             "data = <<EOF\na $${b} %%{c}\nEOF",
@@ -728,5 +713,14 @@ mod tests {
             assert!(hcl.contains(want), "missing {want:?} in\n{hcl}");
         }
         assert!(!hcl.contains("name ="), "{hcl}");
+    }
+
+    #[test]
+    fn policy_keys_must_be_identifiers() {
+        let job = json!({"Job": {"ID": "x", "TaskGroups": [{"Name": "web",
+            "Scaling": {"Min": 1, "Max": 2, "Policy": {"bad key": 1}}}]}});
+        let err = to_hcl(&job).expect_err("not an identifier");
+        assert!(err.contains("Policy.bad key"), "{err}");
+        assert!(err.contains("not an HCL identifier"), "{err}");
     }
 }

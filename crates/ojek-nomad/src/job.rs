@@ -11,7 +11,8 @@
 //! `env`, the description, labels and annotations (Nomad meta values are strings).
 //! Cron schedules: `SpecType: cron` (Nomad's cron parser takes the five-field form and the
 //! macros except `@midnight`, written `@daily`), `ProhibitOverlap` for `concurrency: forbid`
-//! and when unset, as on Kubernetes (`replace` has no Nomad equivalent; reported), `TimeZone` (UTC unless set).
+//! and when unset, as on Kubernetes (`replace` has no Nomad equivalent: reported, and treated as
+//! unset under `bestEffort`), `TimeZone` (UTC unless set).
 
 use ojek_output::{Doc, Origin, Param};
 use ojek_spec::manifest::{Concurrency, Process};
@@ -232,7 +233,15 @@ fn periodic(cx: &mut Cx, t: &mut Traces, name: &str, p: &Process) -> Value {
                 "Nomad can skip a run while the previous one still runs (forbid) or start it anyway (allow), but cannot stop the running one",
                 "use concurrency: forbid or allow",
             );
-            false
+            // Dropped under bestEffort: behave as if unset.
+            t.add(
+                "/Job/Periodic/ProhibitOverlap",
+                cx.at_note(
+                    path.key("concurrency"),
+                    "Nomad cannot replace a running run (dropped under bestEffort): a run is skipped while the previous one still runs (forbid), as when no concurrency is given",
+                ),
+            );
+            true
         }
         Some(c) => {
             t.add("/Job/Periodic/ProhibitOverlap", cx.at(path.key("concurrency")));

@@ -4,8 +4,9 @@
 //! - A `service` process gets one service per port: `{app}-{process}` for the first port,
 //!   `{app}-{process}-{port}` for the others.
 //! - Nomad runs health checks only as part of a service, so a `worker` (or `cron`/`job`)
-//!   process with health checks gets a service just to carry them: on the checked port, or
-//!   without a port for exec checks.
+//!   process with health checks gets a service just to carry them: on the checked port.
+//!   Exec checks have no port: they ride on the process's first service (in port order),
+//!   or on a port-less service when there is none, so service names stay unique.
 //! - Liveness → a check with `CheckRestart` (restart after `failureThreshold`, default 3,
 //!   failures; `initialDelay` is the grace period). Readiness → a plain check; `initialDelay`
 //!   is honoured by `InitialStatus: critical` (no traffic before the first pass) and
@@ -25,7 +26,7 @@ use ojek_spec::platform::{Router, ServiceProvider};
 use serde_json::{Map, Value};
 
 use crate::context::{Cx, Field, Traces, join};
-use crate::units::{ns_from_ms, secs};
+use crate::units::secs;
 
 struct Svc<'p> {
     name: String,
@@ -33,6 +34,13 @@ struct Svc<'p> {
     origin: Origin,
     tags: Vec<(String, Origin)>,
     checks: Vec<Check>,
+}
+
+/// Where a service sorts: by its port's position among the process's ports, port-less last.
+fn port_order(p: &Process, s: &Svc) -> usize {
+    s.port
+        .and_then(|port| p.ports.get_index_of(port))
+        .unwrap_or(usize::MAX)
 }
 
 struct Check {
@@ -87,33 +95,50 @@ pub(crate) fn build(
                 "drop the startup check and give the liveness check an initialDelay (it becomes the check_restart grace period)",
             );
         }
+        let mut found = Vec::new();
         for (kind, probe) in [("liveness", &h.liveness), ("readiness", &h.readiness)] {
             let Some(probe) = probe else { continue };
             let pp = hp.key(kind);
-            let Some((port, check)) = check(cx, &pp, name, kind, p, probe) else {
-                continue;
+            if let Some((port, check)) = check(cx, &pp, name, kind, p, probe) {
+                found.push((port, check, pp));
+            }
+        }
+        // Services for checked ports first, so that where a port-less (exec) check goes, and
+        // the names of the services, do not depend on the order of the checks.
+        for (port, _, pp) in &found {
+            if port.is_some() && !svcs.iter().any(|s| s.port == *port) {
+                svcs.push(Svc {
+                    name: service_name(*port),
+                    port: *port,
+                    origin: cx.at_note(
+                        pp.clone(),
+                        "Nomad runs health checks only as part of a service: this one carries them",
+                    ),
+                    tags: Vec::new(),
+                    checks: Vec::new(),
+                });
+            }
+        }
+        for (port, check, pp) in found {
+            // Exec checks have no port: they ride on the first service (in port order) if
+            // there is one, else on a port-less service of their own.
+            let idx = match port {
+                Some(_) => svcs.iter().position(|s| s.port == port),
+                None => (0..svcs.len()).min_by_key(|&i| port_order(p, &svcs[i])),
             };
-            // Exec checks have no port: they ride on the first service if there is one.
-            let any = !svcs.is_empty();
-            let idx = match svcs
-                .iter()
-                .position(|s| s.port == port || (port.is_none() && any))
-            {
-                Some(i) => i,
-                None => {
-                    svcs.push(Svc {
-                        name: service_name(port),
-                        port,
-                        origin: cx.at_note(
-                            pp,
-                            "Nomad runs health checks only as part of a service: this one carries them",
-                        ),
-                        tags: Vec::new(),
-                        checks: Vec::new(),
-                    });
-                    svcs.len() - 1
-                }
-            };
+            let idx = idx.unwrap_or_else(|| {
+                svcs.push(Svc {
+                    name: service_name(None),
+                    port: None,
+                    origin: cx.at_note(
+                        pp,
+                        "Nomad runs health checks only as part of a service: this one carries them",
+                    ),
+                    tags: Vec::new(),
+                    checks: Vec::new(),
+                });
+                svcs.len() - 1
+            });
             svcs[idx].checks.push(check);
         }
     }
@@ -121,12 +146,7 @@ pub(crate) fn build(
         return;
     }
     // Port services in port order, then the port-less one.
-    let order = |s: &Svc| {
-        s.port
-            .and_then(|port| p.ports.get_index_of(port))
-            .unwrap_or(usize::MAX)
-    };
-    svcs.sort_by_key(order);
+    svcs.sort_by_key(|s| port_order(p, s));
 
     let (provider, provider_origin) = provider(cx);
     let mut list = Vec::new();
@@ -270,7 +290,8 @@ fn routes(cx: &mut Cx, path: &Field, name: &str, p: &Process, svcs: &mut [Svc]) 
                 let mut o = origin.clone();
                 if route.tls {
                     o.note.to_mut().push_str("; tls: Fabio serves HTTPS for every route on its TLS listener, with the certificates the platform gives it");
-                    o.field = Some(rp.key("tls").to_string());
+                    // The tag is the route's (field and location); tls is an input.
+                    o.inputs.push(rp.key("tls").to_string());
                 }
                 svc.tags.push((tag, o));
             }
@@ -363,7 +384,7 @@ fn check<'p>(
             "interval" => &probe.interval,
             _ => &probe.timeout,
         };
-        let ns = match d.as_ref().and_then(|d| d.millis()).and_then(ns_from_ms) {
+        let ns = match cx.duration_ns(&pp.key(key), d.as_ref().and_then(|d| d.millis())) {
             Some(ns) if ns < secs(1) => {
                 cx.unsupported(
                     &pp.key(key),
@@ -408,12 +429,10 @@ fn check<'p>(
                 ));
             }
         }
-        if let Some(ns) = probe
-            .initial_delay
-            .as_ref()
-            .and_then(|d| d.millis())
-            .and_then(ns_from_ms)
-        {
+        if let Some(ns) = cx.duration_ns(
+            &pp.key("initialDelay"),
+            probe.initial_delay.as_ref().and_then(|d| d.millis()),
+        ) {
             restart.insert("Grace".into(), Value::from(ns));
             fields.push((
                 "/CheckRestart/Grace",

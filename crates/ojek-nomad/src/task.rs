@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use crate::context::{Cx, Field, Traces, join};
 use crate::env::{task_env, trace_env_template};
 use crate::template;
-use crate::units::{mhz, mib, ns_from_ms, secs};
+use crate::units::{mhz, mib, secs};
 
 /// Nomad's default CPU reservation (MHz).
 const DEFAULT_CPU_MHZ: u64 = 100;
@@ -453,7 +453,11 @@ fn kill_timeout(
     p: &Process,
     task: &mut Map<String, Value>,
 ) {
-    let (ns, origin) = match p.shutdown_grace_period.as_ref().and_then(|d| d.millis()).and_then(ns_from_ms) {
+    let grace = cx.duration_ns(
+        &path.key("shutdownGracePeriod"),
+        p.shutdown_grace_period.as_ref().and_then(|d| d.millis()),
+    );
+    let (ns, origin) = match grace {
         Some(ns) => (ns, cx.at_note(path.key("shutdownGracePeriod"), "time between the stop signal and a forced kill; Nomad clients cap it at their max_kill_timeout (30s unless the platform raises it)")),
         None => (secs(30), Origin::default("Kubernetes' default grace period (30s), so a process stops alike on both targets (Nomad's own default is 5s)")),
     };

@@ -3,8 +3,8 @@
 
 mod common;
 
-use hcl::expr::TemplateExpr;
-use hcl::{Block, Body, Expression};
+use hcl::template::Element;
+use hcl::{Block, Body, Expression, Template};
 use serde_json::{Map, Value, json};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -196,14 +196,23 @@ fn go_duration_ns(s: &str) -> i64 {
     total
 }
 
+/// The string HCL yields for `e`: a template must be literal text only (escaped `$${` and
+/// `%%{` read back as `${` and `%{`), so an interpolation Nomad should see as text cannot
+/// pass as an HCL expression.
 fn string(e: &Expression) -> String {
     match e {
         Expression::String(s) => s.clone(),
-        // Raw templates: only whole-string runtime interpolations are written this way.
-        Expression::TemplateExpr(t) => match t.as_ref() {
-            TemplateExpr::QuotedString(s) => s.clone(),
-            TemplateExpr::Heredoc(h) => h.template.replace("$${", "${").replace("%%{", "%{"),
-        },
+        Expression::TemplateExpr(t) => {
+            let template = Template::from_expr(t).unwrap_or_else(|err| panic!("template {t:?}: {err}"));
+            template
+                .elements()
+                .iter()
+                .map(|el| match el {
+                    Element::Literal(text) => text.as_str(),
+                    other => panic!("HCL would evaluate {other:?} in {t:?}"),
+                })
+                .collect()
+        }
         other => panic!("expected a string, got {other:?}"),
     }
 }
@@ -376,7 +385,7 @@ fn awkward_strings_round_trip() {
         "another delimiter when a line is EOF:\n{text}"
     );
     assert!(
-        text.contains("attribute = \"${meta.node.example.com/pool}\""),
+        text.contains("attribute = \"$${meta.node.example.com/pool}\""),
         "{text}"
     );
 }

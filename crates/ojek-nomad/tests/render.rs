@@ -145,6 +145,35 @@ fn groups_count_network_services_and_checks() {
 }
 
 #[test]
+fn worker_checks_share_one_service_whatever_their_kinds() {
+    let exec = "exec: {command: [/bin/check]}";
+    let http = "http: {path: /ready, port: http}";
+    for (liveness, readiness) in [(exec, http), (http, exec)] {
+        let m = app(
+            "worker",
+            &format!(
+                "ports: {{http: {{port: 8080}}}}\nhealth:\n  liveness: {{{liveness}}}\n  readiness: {{{readiness}}}"
+            ),
+            "",
+        );
+        let r = ok(&m, "production");
+        let services = r.objects[0].value["Job"]["TaskGroups"][0]["Services"]
+            .as_array()
+            .expect("services");
+        let names: Vec<&Value> = services.iter().map(|s| &s["Name"]).collect();
+        assert_eq!(names, [&json!("shop-main")], "{services:?}");
+        assert_eq!(services[0]["PortLabel"], "http");
+        let types: Vec<&Value> = services[0]["Checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .map(|c| &c["Type"])
+            .collect();
+        assert_eq!(types.len(), 2, "{types:?}");
+    }
+}
+
+#[test]
 fn tasks_resources_files_and_volumes() {
     let all = jobs(&ok(FULL, "production"));
     let web = group(&all[0], "web");
@@ -239,12 +268,12 @@ fn env_literals_and_secret_templates() {
     assert_eq!(db_url["ChangeMode"], "restart");
     assert_eq!(
         db_url["EmbeddedTmpl"],
-        "DB_URL=\"postgres://app:\"{{ with nomadVar \"database/payments\" }}{{ .password | toJSON }}{{ end }}\"@payments-db.service.consul:5432/payments\"\n",
+        "DB_URL=\"postgres://app:{{ with nomadVar \"database/payments\" }}{{ .password | print | replaceAll \"\\\\\" \"\\\\\\\\\" | replaceAll \"\\\"\" \"\\\\\\\"\" | replaceAll \"\\n\" \"\\\\n\" | replaceAll \"\\t\" \"\\\\t\" }}{{ end }}@payments-db.service.consul:5432/payments\"\n",
         "a value mixing text and secrets is one line"
     );
     assert_eq!(
         env_templates[1]["EmbeddedTmpl"],
-        "API_KEY={{ with nomadVar \"secret/money/payments/stripe\" }}{{ index . \"api-key\" | toJSON }}{{ end }}\n",
+        "API_KEY=\"{{ with nomadVar \"secret/money/payments/stripe\" }}{{ index . \"api-key\" | print | replaceAll \"\\\\\" \"\\\\\\\\\" | replaceAll \"\\\"\" \"\\\\\\\"\" | replaceAll \"\\n\" \"\\\\n\" | replaceAll \"\\t\" \"\\\\t\" }}{{ end }}\"\n",
         "manifest secrets live under the profile's secretsPath"
     );
     // Without a secretsPath in the profile: nomad/jobs/{app}.
@@ -252,25 +281,111 @@ fn env_literals_and_secret_templates() {
     let t = &ok(&m, "staging").objects[0].value["Job"]["TaskGroups"][0]["Tasks"][0];
     assert_eq!(
         t["Templates"][0]["EmbeddedTmpl"],
-        "TOKEN={{ with nomadVar \"nomad/jobs/shop/api\" }}{{ .token | toJSON }}{{ end }}\n"
+        "TOKEN=\"{{ with nomadVar \"nomad/jobs/shop/api\" }}{{ .token | print | replaceAll \"\\\\\" \"\\\\\\\\\" | replaceAll \"\\\"\" \"\\\\\\\"\" | replaceAll \"\\n\" \"\\\\n\" | replaceAll \"\\t\" \"\\\\t\" }}{{ end }}\"\n"
     );
     assert!(t.get("Env").is_none());
 }
 
 #[test]
+fn env_template_text_uses_only_dotenv_escapes() {
+    // go-envparse reads only \\ \" \n \t in double quotes: no JSON escapes such as \u0026,
+    // which toJSON writes for `&`, `<` and `>`.
+    let db = "resources:\n  db:\n    type: postgres\n";
+    let m = app(
+        "worker",
+        r#"env:
+  X: "a&b<c> \"q\" \\ {{x}}\t${resources.db.password}\n""#,
+        db,
+    );
+    let t = &ok(&m, "staging").objects[0].value["Job"]["TaskGroups"][0]["Tasks"][0];
+    let line = t["Templates"][0]["EmbeddedTmpl"].as_str().expect("template");
+    let secret = r#"{{ with nomadVar "database/shop" }}{{ .password | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"#;
+    assert_eq!(
+        line,
+        format!("X=\"a&b<c> \\\"q\\\" \\\\ {{{{ \"{{{{\" }}}}x}}}}\\t{secret}\\n\"\n")
+    );
+    assert!(!line.contains("toJSON") && !line.contains("\\u"), "{line}");
+    // Other control characters cannot be written: an error at the variable.
+    let m = app("worker", "env:\n  X: \"a\\u0001${resources.db.password}\"", db);
+    let text = errors(&m, "staging");
+    assert!(text.contains("processes.main.env.X"), "{text}");
+    assert!(text.contains("control character"), "{text}");
+}
+
+#[test]
+fn invalid_variable_paths_are_errors() {
+    let m = app("worker", "env:\n  TOKEN: {secret: api.v1, key: token}", "");
+    let text = errors(&m, "staging");
+    assert!(text.contains("processes.main.env.TOKEN"), "{text}");
+    assert!(text.contains("nomad/jobs/shop/api.v1"), "{text}");
+    assert!(text.contains("1 to 128 characters"), "{text}");
+}
+
+#[test]
 fn no_secret_value_is_rendered() {
-    // The platform binds secrets by reference only; make sure neither secret references nor
-    // env templates leak anything but paths and keys, and that no env literal holds a secret.
+    // Secrets are references: the output names their Variable paths and keys, every variable
+    // with a secret part is an env template (never an `Env` literal), and env templates read
+    // secrets only through nomadVar.
     let r = ok(FULL, "production");
-    let text = serde_json::to_string(&jobs(&r)).expect("json");
-    for secret_name in ["password", "api-key"] {
-        for found in text.match_indices(secret_name) {
-            let around = &text[found.0.saturating_sub(40)..(found.0 + 40).min(text.len())];
-            assert!(
-                around.contains("nomadVar") || around.contains("index .") || around.contains(".password"),
-                "{around}"
-            );
+    let json_text = serde_json::to_string(&jobs(&r)).expect("json");
+    let hcl_text: String = r
+        .objects
+        .iter()
+        .map(|d| ojek_nomad::to_hcl(&d.value).expect("hcl"))
+        .collect();
+    for text in [&json_text, &hcl_text] {
+        for name in [
+            "database/payments",
+            "secret/money/payments/stripe",
+            "password",
+            "api-key",
+        ] {
+            assert!(text.contains(name), "{name} missing");
         }
+    }
+    let mut templates = 0;
+    for job in jobs(&r) {
+        for g in job["Job"]["TaskGroups"].as_array().expect("groups") {
+            for t in g["Tasks"].as_array().expect("tasks") {
+                let env_templates: Vec<&str> = t["Templates"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x["Envvars"] == true)
+                    .map(|x| x["EmbeddedTmpl"].as_str().expect("template"))
+                    .collect();
+                for tmpl in &env_templates {
+                    templates += 1;
+                    let var = tmpl.split('=').next().expect("name");
+                    assert!(t["Env"].get(var).is_none(), "{var} is also an Env literal");
+                    // Every action reads a Variable, ends its block, prints a key of it, or
+                    // escapes braces.
+                    for action in tmpl.split("{{").skip(1) {
+                        let action = action.split("}}").next().expect("action").trim();
+                        assert!(
+                            action.starts_with("with nomadVar ")
+                                || action == "end"
+                                || action == "\"{{\""
+                                || ((action.starts_with('.') || action.starts_with("index . "))
+                                    && action.contains(" | print | replaceAll ")),
+                            "unexpected action {action:?} in {tmpl}"
+                        );
+                    }
+                }
+                for (name, value) in t["Env"].as_object().into_iter().flatten() {
+                    let value = value.as_str().expect("string");
+                    assert!(!value.contains("nomadVar"), "{name}");
+                }
+            }
+        }
+    }
+    assert!(templates >= 2, "DB_URL and API_KEY at least: {templates}");
+    for (pointer, o) in r.objects[0].origins.iter() {
+        assert!(
+            o.note.matches("never rendered").count() <= 1,
+            "{pointer}: {}",
+            o.note
+        );
     }
     let main = task(group(&r.objects[0].value, "web"), "web");
     assert!(main["Env"].get("DB_URL").is_none());
@@ -587,6 +702,93 @@ fn best_effort_turns_errors_into_warnings() {
     assert!(text.contains("processes.main.placement.tolerations"), "{text}");
     let g = &r.objects[0].value["Job"]["TaskGroups"][0];
     assert!(g.get("Constraints").is_none());
+}
+
+#[test]
+fn unsupported_canary_is_left_out_under_best_effort() {
+    let m = app(
+        "worker",
+        "volumes: {data: {path: /d, type: persistent, size: 1Gi}}\nupdate: {canary: 1}",
+        "bestEffort:\n  - processes.main.update.canary\n",
+    );
+    let r = ok(&m, "staging");
+    assert!(
+        r.warnings.to_string().contains("processes.main.update.canary"),
+        "{}",
+        r.warnings
+    );
+    let g = &r.objects[0].value["Job"]["TaskGroups"][0];
+    assert!(g["Update"].get("Canary").is_none(), "{}", g["Update"]);
+    assert!(g["Update"].get("AutoPromote").is_none(), "{}", g["Update"]);
+    assert_eq!(g["Volumes"]["data"]["PerAlloc"], true);
+    let read_only = r.objects[0]
+        .origins
+        .get_key_value("/Job/TaskGroups/0/Volumes/data/ReadOnly")
+        .map(|(_, o)| o)
+        .expect("ReadOnly origin");
+    assert_eq!(read_only.field.as_deref(), Some("processes.main.volumes.data"));
+}
+
+#[test]
+fn replace_concurrency_under_best_effort_forbids_overlap() {
+    let m = app(
+        "cron",
+        "schedule: \"@hourly\"\nconcurrency: replace",
+        "bestEffort:\n  - processes.main.concurrency\n",
+    );
+    let r = ok(&m, "staging");
+    assert!(
+        r.warnings.to_string().contains("processes.main.concurrency"),
+        "{}",
+        r.warnings
+    );
+    assert_eq!(r.objects[0].value["Job"]["Periodic"]["ProhibitOverlap"], true);
+    let (_, origin) = r.objects[0]
+        .origins
+        .get_key_value("/Job/Periodic/ProhibitOverlap")
+        .expect("ProhibitOverlap origin");
+    assert_eq!(origin.field.as_deref(), Some("processes.main.concurrency"));
+}
+
+#[test]
+fn fabio_tls_route_origin_is_the_route() {
+    let m = app(
+        "service",
+        "ports: {http: {port: 80}}\nroutes: [{host: a.example.com, tls: true}]",
+        "",
+    );
+    let r = ok(&m, "edge");
+    let (_, o) = r.objects[0]
+        .origins
+        .get_key_value("/Job/TaskGroups/0/Services/0/Tags/0")
+        .expect("tag origin");
+    assert_eq!(o.field.as_deref(), Some("processes.main.routes[0]"));
+    assert_eq!(o.inputs, ["processes.main.routes[0].tls"]);
+    assert!(o.note.contains("tls: Fabio"), "{}", o.note);
+}
+
+#[test]
+fn durations_too_long_for_nomad_are_errors() {
+    for (body, path) in [
+        (
+            "ports: {http: {port: 80}}\nshutdownGracePeriod: 3000000h",
+            "processes.main.shutdownGracePeriod",
+        ),
+        (
+            "ports: {http: {port: 80}}\nhealth:\n  liveness: {http: {path: /}, interval: 3000000h}",
+            "processes.main.health.liveness.interval",
+        ),
+        (
+            "ports: {http: {port: 80}}\nhealth:\n  liveness: {http: {path: /}, initialDelay: 3000000h}",
+            "processes.main.health.liveness.initialDelay",
+        ),
+    ] {
+        let text = errors(&app("service", body, ""), "staging");
+        assert!(
+            text.contains(path) && text.contains("too long for Nomad"),
+            "{path}:\n{text}"
+        );
+    }
 }
 
 #[test]

@@ -61,6 +61,14 @@ impl Doc {
         self.origins.insert(pointer.to_string(), origin);
     }
 
+    /// Records that the field at `pointer` was replaced as a whole: origins recorded below it
+    /// before no longer apply.
+    pub fn trace_replaced(&mut self, pointer: &str, origin: Origin) {
+        let below = format!("{pointer}/");
+        self.origins.0.retain(|(p, _)| !p.starts_with(&below));
+        self.origins.insert(pointer.to_string(), origin);
+    }
+
     /// Sets `pointer` (creating parent objects) to `value` and records its origin.
     pub fn set(&mut self, pointer: &str, value: Value, origin: Origin) {
         set_pointer(&mut self.value, pointer, value);

@@ -1,8 +1,11 @@
 //! What renderers produce: objects ([`Doc`]) that remember, for every field, where it came
-//! from ([`Origin`]); escape-hatch patches applied to them ([`patch`]); and deterministic YAML
-//! and JSON writers ([`yaml`]).
+//! from ([`Origin`]); escape-hatch patches applied to them ([`patch`]); env values bound through
+//! the platform ([`bind`]); reports of what a target cannot express ([`support`]); and a
+//! deterministic YAML writer ([`yaml`]).
 //!
-//! Target renderers (Kubernetes, Nomad) build on this crate; it knows neither target.
+//! Target renderers (Kubernetes, Nomad) build on this crate. It holds what both share: it
+//! only knows how to name an object of either kind (`Kind/name`, or `Job/<ID>` for Nomad's
+//! JSON form) and which target's half of a platform binding to read.
 
 pub mod doc;
 pub mod origin;

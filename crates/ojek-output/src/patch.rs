@@ -50,10 +50,19 @@ pub fn apply(
                     continue;
                 }
                 for op in ops {
-                    if let Some(p) = op.get("path").and_then(Value::as_str)
-                        && doc.value.pointer(p).is_some()
-                    {
-                        doc.origins.insert(p.to_string(), origin.clone());
+                    let Some(p) = op.get("path").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    // `/list/-` appends: the new element is the last one.
+                    let p = match p.strip_suffix("/-") {
+                        Some(list) => match doc.value.pointer(list).and_then(Value::as_array) {
+                            Some(a) if !a.is_empty() => format!("{list}/{}", a.len() - 1),
+                            _ => continue,
+                        },
+                        None => p.to_string(),
+                    };
+                    if doc.value.pointer(&p).is_some() {
+                        doc.trace_replaced(&p, origin.clone());
                     }
                 }
             }
@@ -90,7 +99,7 @@ fn trace_merge(doc: &mut Doc, merge: &Value, pointer: String, origin: &Origin) {
         }
         _ => {
             if doc.value.pointer(&pointer).is_some() {
-                doc.origins.insert(pointer, origin.clone());
+                doc.trace_replaced(&pointer, origin.clone());
             }
         }
     }

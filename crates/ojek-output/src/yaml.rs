@@ -7,34 +7,48 @@
 //! Strings are written plain only when no YAML 1.1 or 1.2 reader could take them for anything
 //! else; multi-line strings become literal blocks; everything else is double-quoted.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::doc::escape;
 
-/// Marks a string to be written verbatim (a Helm template expression such as
-/// `{{ .Values.web.replicas }}`). Only packaging formats use it.
-pub const RAW_MARKER: char = '\u{1}';
-
 /// YAML text of `value`.
 pub fn to_yaml(value: &Value) -> String {
-    write(value, false).0
+    write(value, false, None).0
+}
+
+/// YAML text of `value` with the scalars at the given JSON pointers replaced by verbatim
+/// text (Helm template expressions such as `{{ .Values.web.replicas }}`). Verbatim text is
+/// chosen by pointer, never by content, so no manifest value can inject raw text.
+pub fn to_yaml_with_raw(value: &Value, raw: &BTreeMap<String, String>) -> String {
+    write(value, false, Some(raw)).0
 }
 
 /// YAML text of `value`, and for each output line (from 0) the JSON pointer of the field that
 /// starts on it.
 pub fn to_yaml_with_lines(value: &Value) -> (String, Vec<String>) {
-    write(value, true)
+    write(value, true, None)
 }
 
-fn write(value: &Value, track: bool) -> (String, Vec<String>) {
+fn write(value: &Value, track: bool, raw: Option<&BTreeMap<String, String>>) -> (String, Vec<String>) {
     let mut w = Writer {
         out: String::with_capacity(4096),
         lines: Vec::new(),
         track,
+        raw,
     };
     match value {
         Value::Object(m) if !m.is_empty() => w.map(m, 0, ""),
         Value::Array(a) if !a.is_empty() => w.seq(a, 0, ""),
+        // A document that is a single multi-line string is quoted: a literal block at
+        // indent 0 could contain `---` or `...` lines, which end a document.
+        Value::String(s) => {
+            w.line("");
+            w.out
+                .push_str(&if is_plain_safe(s) { s.clone() } else { quote(s) });
+            w.out.push('\n');
+        }
         other => {
             w.line("");
             w.scalar(other, 0);
@@ -56,14 +70,16 @@ pub fn to_yaml_stream<'a>(values: impl IntoIterator<Item = &'a Value>) -> String
     out
 }
 
-struct Writer {
+struct Writer<'a> {
     out: String,
     lines: Vec<String>,
     /// Whether to record the pointer of each line (costs an allocation per field).
     track: bool,
+    /// Verbatim text for some scalars, by pointer.
+    raw: Option<&'a BTreeMap<String, String>>,
 }
 
-impl Writer {
+impl Writer<'_> {
     fn line(&mut self, pointer: &str) {
         if self.track {
             self.lines.push(pointer.to_string());
@@ -71,7 +87,7 @@ impl Writer {
     }
 
     fn child(&self, ptr: &str, key: &str) -> String {
-        if self.track {
+        if self.track || self.raw.is_some() {
             format!("{ptr}/{}", escape(key))
         } else {
             String::new()
@@ -110,7 +126,7 @@ impl Writer {
     fn seq(&mut self, a: &[Value], indent: usize, ptr: &str) {
         let mut first = true;
         for (i, v) in a.iter().enumerate() {
-            let child = if self.track {
+            let child = if self.track || self.raw.is_some() {
                 format!("{ptr}/{i}")
             } else {
                 String::new()
@@ -122,13 +138,11 @@ impl Writer {
             self.out.push_str("- ");
             match v {
                 Value::Object(m) if !m.is_empty() => self.map(m, indent + 2, &child),
-                Value::Array(inner) if !inner.is_empty() => {
-                    self.line(&child);
-                    self.seq(inner, indent + 2, &child)
-                }
+                // The inner list's first item shares this line and records it.
+                Value::Array(inner) if !inner.is_empty() => self.seq(inner, indent + 2, &child),
                 other => {
                     self.line(&child);
-                    self.scalar(other, indent + 2);
+                    self.scalar_at(other, indent + 2, &child);
                     self.out.push('\n');
                 }
             }
@@ -149,9 +163,16 @@ impl Writer {
             }
             other => {
                 self.out.push(' ');
-                self.scalar(other, indent + 2);
+                self.scalar_at(other, indent + 2, ptr);
                 self.out.push('\n');
             }
+        }
+    }
+
+    fn scalar_at(&mut self, v: &Value, indent: usize, ptr: &str) {
+        match self.raw.and_then(|r| r.get(ptr)) {
+            Some(text) => self.out.push_str(text),
+            None => self.scalar(v, indent),
         }
     }
 
@@ -170,9 +191,7 @@ impl Writer {
     }
 
     fn string(&mut self, s: &str, indent: usize) {
-        if let Some(raw) = s.strip_prefix(RAW_MARKER) {
-            self.out.push_str(raw);
-        } else if is_plain_safe(s) {
+        if is_plain_safe(s) {
             self.out.push_str(s);
         } else if block_safe(s) {
             let chomp = if !s.ends_with('\n') {
@@ -202,8 +221,32 @@ impl Writer {
 }
 
 /// Double-quoted YAML string (JSON escapes are valid YAML escapes).
+/// Double-quoted YAML string. Escapes what JSON escapes plus what YAML readers treat
+/// specially: DEL and C1 controls, NEL, the line and paragraph separators and the BOM.
 fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Characters a YAML reader may not keep as they are inside a scalar.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
 /// Plain scalars that a YAML 1.1 or 1.2 reader takes for something other than a string.
@@ -270,8 +313,7 @@ fn block_safe(s: &str) -> bool {
     s.contains('\n')
         && !s.starts_with([' ', '\n'])
         && !s.starts_with('\t')
-        && s.chars().all(|c| c == '\n' || c == '\t' || !c.is_control())
-        && !s.contains('\u{feff}')
+        && s.chars().all(|c| c == '\n' || c == '\t' || !needs_escape(c))
         && s.split('\n').all(|l| !l.ends_with([' ', '\t']))
 }
 
@@ -321,6 +363,26 @@ mod tests {
     }
 
     #[test]
+    fn line_map_stays_in_step_with_nested_lists_and_blocks() {
+        let v = json!({"a": [[1, 2], [3]], "t": "x\ny\n", "b": 1});
+        let (text, lines) = to_yaml_with_lines(&v);
+        assert_eq!(text.lines().count(), lines.len(), "{text}");
+        let b_line = text.lines().position(|l| l.starts_with("b:")).expect("b");
+        assert_eq!(lines[b_line], "/b");
+    }
+
+    #[test]
+    fn characters_yaml_readers_change_are_escaped() {
+        let v = json!({"k": "a\u{7f}b\u{85}c\u{2028}d\u{feff}"});
+        let text = to_yaml(&v);
+        assert!(
+            text.contains("\\u007f") && text.contains("\\u0085") && text.contains("\\u2028"),
+            "{text}"
+        );
+        assert_eq!(parse_back(&text), v);
+    }
+
+    #[test]
     fn line_map_points_at_fields() {
         let v = json!({"a": {"b": 1, "c": ["x", {"d": 2}]}});
         let (text, lines) = to_yaml_with_lines(&v);
@@ -337,6 +399,7 @@ mod tests {
             any::<i64>().prop_map(|i| json!(i)),
             "\\PC{0,12}".prop_map(Value::String),
             "[ -~\n\t]{0,30}".prop_map(Value::String),
+            "[\u{0}-\u{a0}\u{2028}\u{2029}\u{feff}a-z\n]{0,16}".prop_map(Value::String),
             prop_oneof![
                 Just("yes"),
                 Just("1.5"),

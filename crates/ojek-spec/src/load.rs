@@ -194,7 +194,11 @@ fn check_best_effort(node: &Node, diags: &mut Diagnostics) {
             let Value::String(field) = &item.value else {
                 continue;
             };
-            let Some(target) = Path::parse(field) else {
+            let Some(target) = Path::parse(field).filter(|p| !p.0.is_empty()) else {
+                diags.push(
+                    Diagnostic::error(Some(item.loc.clone()), format!("`{field}` is not a field path"))
+                        .with_path(list_path.index(i)),
+                );
                 continue;
             };
             let exists = node.get(&target).is_some() || envs.iter().any(|e| e.get(&target).is_some());
@@ -221,58 +225,104 @@ fn node_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
 
 /// Replaces every `files.<path>.fromFile: x` (in the body and in environment overrides) by
 /// `content:` holding the file's text, located at the `fromFile` line.
+/// Replaces every `processes.<p>.files.<path>.fromFile: x` (in the body and in
+/// `environments.<env>.processes…`) by `content:` holding the file's text, located at the
+/// `fromFile` line.
 fn fill_from_files(node: &mut Node, file: &Arc<str>, files: &dyn FileReader, diags: &mut Diagnostics) {
-    fn visit(
-        node: &mut Node,
+    fn child<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
+        node_mut(node, key)
+    }
+    fn fill_processes(
+        processes: &mut Node,
         file: &Arc<str>,
         files: &dyn FileReader,
         diags: &mut Diagnostics,
-        in_files: bool,
     ) {
-        let Value::Map(entries) = &mut node.value else {
+        let Value::Map(procs) = &mut processes.value else {
             return;
         };
-        if in_files {
-            for (_, spec) in entries.iter_mut() {
-                let Value::Map(fields) = &mut spec.value else {
-                    continue;
-                };
-                let Some(pos) = fields.iter().position(|(k, _)| k.name == "fromFile") else {
-                    continue;
-                };
-                let (key, value) = fields.remove(pos);
-                let Value::String(rel) = &value.value else {
-                    continue;
-                };
-                match files.read(file, rel) {
-                    Ok(text) if text.len() > crate::load::MAX_FILE_BYTES => diags.push(Diagnostic::error(
-                        Some(value.loc.clone()),
-                        format!("`{rel}` is too large"),
-                    )),
-                    Ok(text) => fields.push((
-                        Key {
-                            name: "content".into(),
-                            loc: key.loc.clone(),
-                        },
-                        Node {
-                            value: Value::String(text),
-                            loc: value.loc.clone(),
-                            layer: value.layer.clone(),
-                        },
-                    )),
-                    Err(e) => diags.push(
-                        Diagnostic::error(Some(value.loc.clone()), format!("cannot read `{rel}`: {e}"))
-                            .with_hint("fromFile paths are relative to the manifest's directory"),
-                    ),
-                }
+        for (_, process) in procs.iter_mut() {
+            let Some(Node {
+                value: Value::Map(specs),
+                ..
+            }) = child(process, "files")
+            else {
+                continue;
+            };
+            for (_, spec) in specs.iter_mut() {
+                fill_one(spec, file, files, diags);
             }
-            return;
-        }
-        for (key, child) in entries.iter_mut() {
-            visit(child, file, files, diags, key.name == "files");
         }
     }
-    visit(node, file, files, diags, false);
+    fn fill_one(spec: &mut Node, file: &Arc<str>, files: &dyn FileReader, diags: &mut Diagnostics) {
+        let Value::Map(fields) = &mut spec.value else {
+            return;
+        };
+        let Some(pos) = fields.iter().position(|(k, _)| k.name == "fromFile") else {
+            return;
+        };
+        if fields.iter().any(|(k, _)| k.name == "content") {
+            let loc = fields[pos].1.loc.clone();
+            diags.push(Diagnostic::error(
+                Some(loc),
+                "give `content` or `fromFile`, not both",
+            ));
+            return;
+        }
+        let (key, value) = fields.remove(pos);
+        let Value::String(rel) = &value.value else { return };
+        let path = std::path::Path::new(rel);
+        if rel.is_empty()
+            || path.is_absolute()
+            || path
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+        {
+            diags.push(
+                Diagnostic::error(
+                    Some(value.loc.clone()),
+                    format!("`{rel}` is not a path inside the manifest's directory"),
+                )
+                .with_hint("fromFile paths are relative, without `..`: a manifest ships the files beside it"),
+            );
+            return;
+        }
+        match files.read(file, rel) {
+            Ok(text) if text.len() > MAX_FILE_BYTES => diags.push(Diagnostic::error(
+                Some(value.loc.clone()),
+                format!("`{rel}` is too large"),
+            )),
+            Ok(text) => fields.push((
+                Key {
+                    name: "content".into(),
+                    loc: key.loc.clone(),
+                },
+                Node {
+                    value: Value::String(text),
+                    loc: value.loc.clone(),
+                    layer: value.layer.clone(),
+                },
+            )),
+            Err(e) => diags.push(
+                Diagnostic::error(Some(value.loc.clone()), format!("cannot read `{rel}`: {e}"))
+                    .with_hint("fromFile paths are relative to the manifest's directory"),
+            ),
+        }
+    }
+    if let Some(processes) = child(node, "processes") {
+        fill_processes(processes, file, files, diags);
+    }
+    if let Some(Node {
+        value: Value::Map(envs),
+        ..
+    }) = child(node, "environments")
+    {
+        for (_, env) in envs.iter_mut() {
+            if let Some(processes) = child(env, "processes") {
+                fill_processes(processes, file, files, diags);
+            }
+        }
+    }
 }
 
 fn deserialize<T: DeserializeOwned>(node: &Node, diags: &mut Diagnostics) -> Option<T> {

@@ -288,7 +288,7 @@ impl ProcessKind {
 pub enum EnvValue {
     /// A literal; may contain `${resources.NAME.OUTPUT}`. Write `$${` for a literal `${`.
     Text(String),
-    /// A number, passed as its text.
+    /// A number, passed as its decimal text (`1.10` becomes `1.1`: quote it to keep it as written).
     Number(serde_json::Number),
     /// A boolean, passed as `true`/`false`.
     Bool(bool),

@@ -298,6 +298,18 @@ impl Node {
         }
     }
 
+    /// Removes mapping entries whose value is null, at any depth.
+    fn drop_nulls(&mut self) {
+        match &mut self.value {
+            Value::Map(entries) => {
+                entries.retain(|(_, v)| v.value != Value::Null);
+                entries.iter_mut().for_each(|(_, v)| v.drop_nulls());
+            }
+            Value::Seq(items) => items.iter_mut().for_each(Node::drop_nulls),
+            _ => {}
+        }
+    }
+
     /// Overlays `over` on `self`, like a JSON merge patch that keeps locations: mappings merge
     /// key by key, `null` removes a key, anything else replaces the value (lists included).
     pub fn merge(&mut self, over: &Node) {
@@ -311,11 +323,20 @@ impl Node {
                         }
                         (None, Value::Null) => {}
                         (Some(i), _) => base[i].1.merge(value),
-                        (None, _) => base.push((key.clone(), value.clone())),
+                        (None, _) => {
+                            // Like a JSON merge patch: nulls inside an added value remove nothing
+                            // and are dropped.
+                            let mut added = value.clone();
+                            added.drop_nulls();
+                            base.push((key.clone(), added));
+                        }
                     }
                 }
             }
-            _ => *self = over.clone(),
+            _ => {
+                *self = over.clone();
+                self.drop_nulls();
+            }
         }
     }
 }
@@ -356,8 +377,15 @@ fn marker_loc(file: &Arc<str>, m: &Marker) -> Location {
 
 enum Frame {
     Seq(Node, usize),
-    /// A mapping, its anchor, the key waiting for its value, and whether it is a flow mapping.
-    Map(Node, usize, Option<Key>, bool),
+    /// A mapping, its anchor, the key waiting for its value, whether it is a flow mapping, and
+    /// (for large mappings) the set of its keys.
+    Map(
+        Node,
+        usize,
+        Option<Key>,
+        bool,
+        Option<std::collections::HashSet<String>>,
+    ),
 }
 
 struct Builder<'a> {
@@ -367,7 +395,8 @@ struct Builder<'a> {
     layer: Layer,
     stack: Vec<Frame>,
     docs: Vec<Node>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes with their height (levels of nesting they bring along when aliased).
+    anchors: HashMap<usize, (Node, usize)>,
     error: Option<Diagnostic>,
     nodes: usize,
 }
@@ -390,7 +419,8 @@ impl Builder<'_> {
             return;
         }
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let h = height(&node);
+            self.anchors.insert(anchor, (node.clone(), h));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
@@ -399,7 +429,7 @@ impl Builder<'_> {
                     items.push(node);
                 }
             }
-            Some(Frame::Map(map, _, pending, _)) => match pending.take() {
+            Some(Frame::Map(map, _, pending, _, keys)) => match pending.take() {
                 None => {
                     let name = match &node.value {
                         Value::String(s) => s.clone(),
@@ -413,7 +443,22 @@ impl Builder<'_> {
                             return;
                         }
                     };
-                    let dup = map.entries().iter().any(|(k, _)| k.name == name);
+                    // Large mappings keep a set of their keys: a linear scan per key would
+                    // make a mapping of n keys cost n² (a denial of service in 4 MiB).
+                    let dup = match keys {
+                        Some(set) => !set.insert(name.clone()),
+                        None => {
+                            let entries = map.entries();
+                            let dup = entries.iter().any(|(k, _)| k.name == name);
+                            if !dup && entries.len() >= 32 {
+                                let mut set: std::collections::HashSet<String> =
+                                    entries.iter().map(|(k, _)| k.name.clone()).collect();
+                                set.insert(name.clone());
+                                *keys = Some(set);
+                            }
+                            dup
+                        }
+                    };
                     if dup {
                         let loc = node.loc.clone();
                         self.fail(loc, format!("duplicate key `{name}`"));
@@ -442,7 +487,7 @@ impl Builder<'_> {
         let flow = self.char_at(&node.loc) == Some('{');
         self.stack.push(match value {
             Value::Seq(_) => Frame::Seq(node, anchor),
-            _ => Frame::Map(node, anchor, None, flow),
+            _ => Frame::Map(node, anchor, None, flow, None),
         });
     }
 
@@ -453,6 +498,15 @@ impl Builder<'_> {
             .get(start..)?
             .chars()
             .nth((loc.column as usize).checked_sub(1)?)
+    }
+}
+
+/// Levels of nesting in a node: 0 for a scalar.
+fn height(node: &Node) -> usize {
+    match &node.value {
+        Value::Seq(items) => 1 + items.iter().map(height).max().unwrap_or(0),
+        Value::Map(entries) => 1 + entries.iter().map(|(_, n)| height(n)).max().unwrap_or(0),
+        _ => 0,
     }
 }
 
@@ -485,7 +539,7 @@ impl MarkedEventReceiver for Builder<'_> {
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
                     Some(Frame::Seq(n, a)) => (n, a),
-                    Some(Frame::Map(mut n, a, _, flow)) => {
+                    Some(Frame::Map(mut n, a, _, flow, _)) => {
                         // The parser marks a block mapping after its first key; the first key
                         // is where a reader sees the mapping start.
                         if !flow && let Some((k, _)) = n.entries().first() {
@@ -498,7 +552,15 @@ impl MarkedEventReceiver for Builder<'_> {
                 self.push_value(node, anchor, 1);
             }
             Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(node) => {
+                // An alias brings its anchor's nesting along: the depth limit counts it too,
+                // or chained aliases could nest deep enough to overflow the stack later.
+                Some((_, h)) if self.stack.len() + h > MAX_DEPTH => {
+                    self.fail(
+                        loc,
+                        format!("nesting deeper than {MAX_DEPTH} levels (through aliases)"),
+                    );
+                }
+                Some((node, _)) => {
                     let weight = count_nodes(&node);
                     self.push_value(node, 0, weight)
                 }
@@ -554,16 +616,24 @@ fn parse_int(text: &str) -> Option<i64> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
+    // Digits only: `from_str_radix` would also accept a sign after the prefix (`0x-10`).
+    let radix_digits = |d: &str, ok: fn(&u8) -> bool| !d.is_empty() && d.bytes().all(|b| ok(&b));
     let parsed = if let Some(hex) = digits.strip_prefix("0x") {
+        if !radix_digits(hex, u8::is_ascii_hexdigit) {
+            return None;
+        }
         i64::from_str_radix(hex, 16).ok()?
     } else if let Some(oct) = digits.strip_prefix("0o") {
+        if !radix_digits(oct, |b| (b'0'..=b'7').contains(b)) {
+            return None;
+        }
         i64::from_str_radix(oct, 8).ok()?
-    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+    } else if radix_digits(digits, u8::is_ascii_digit) {
         digits.parse::<i64>().ok()?
     } else {
         return None;
     };
-    Some(if neg { -parsed } else { parsed })
+    if neg { parsed.checked_neg() } else { Some(parsed) }
 }
 
 fn looks_like_float(text: &str) -> bool {

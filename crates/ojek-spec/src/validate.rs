@@ -47,8 +47,13 @@ pub fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-fn is_dns_name(s: &str) -> bool {
-    let host = s.strip_prefix("*.").unwrap_or(s);
+/// A route host: a DNS name, optionally a wildcard (`*.example.com`).
+fn is_host(s: &str) -> bool {
+    is_dns_name(s.strip_prefix("*.").unwrap_or(s))
+}
+
+/// A DNS subdomain name (RFC 1123), as Kubernetes names and label prefixes are.
+fn is_dns_name(host: &str) -> bool {
     !host.is_empty()
         && host.len() <= 253
         && host.split('.').all(|l| {
@@ -418,6 +423,14 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
             "generated object names join app and process names; shorten one",
         );
     }
+    let stateful = p.volumes.values().any(|v| v.kind == VolumeKind::Persistent);
+    if stateful && is_dns_label(name) && app.metadata.name.len() + 1 + name.len() > 52 {
+        cx.error_hint(
+            &path,
+            format!("`{}-{name}` is longer than 52 characters", app.metadata.name),
+            "a StatefulSet's name goes into its pods' controller-revision-hash label with 11 more characters; shorten the app or process name",
+        );
+    }
     if kind == ProcessKind::Cron && is_dns_label(name) && app.metadata.name.len() + 1 + name.len() > 52 {
         cx.error_hint(
             &path,
@@ -435,7 +448,10 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
     let mut mounts: Vec<(&str, Path)> = Vec::new();
     for (file, spec) in &p.files {
         let fp = path.key("files").key(file);
-        if !file.starts_with('/') || file.ends_with('/') {
+        if !file.starts_with('/')
+            || file.ends_with('/')
+            || file.split('/').any(|seg| seg == ".." || seg == ".")
+        {
             cx.error_hint(
                 &fp,
                 format!("`{file}` must be an absolute file path"),
@@ -538,7 +554,7 @@ fn validate_process(cx: &mut Ctx, app: &App, name: &str, p: &Process) {
     }
     for (i, route) in p.routes.iter().enumerate() {
         let rp = path.key("routes").index(i);
-        if !is_dns_name(&route.host) {
+        if !is_host(&route.host) {
             cx.error(&rp.key("host"), format!("`{}` is not a host name", route.host));
         }
         if let Some(rpath) = &route.path
@@ -1091,5 +1107,8 @@ mod tests {
         assert!(!is_qualified_name("-x"));
         assert!(is_dns_name("api.gojek.io"));
         assert!(!is_dns_name("api..io"));
+        assert!(is_host("*.gojek.io"));
+        assert!(!is_dns_name("*.gojek.io"), "wildcards only in route hosts");
+        assert!(!is_qualified_name("*.example.com/x"));
     }
 }

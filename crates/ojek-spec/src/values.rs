@@ -17,7 +17,9 @@ impl Quantity {
     }
     /// CPU in millicores, rounded up.
     pub fn millicores(&self) -> Option<u64> {
-        self.value().map(|v| (v * 1000.0).ceil() as u64)
+        // Round away float noise first (`9m` is 9.000000000000002 millicores), then up.
+        self.value()
+            .map(|v| ((v * 1000.0 * 1e6).round() / 1e6).ceil() as u64)
     }
     /// Memory in bytes, rounded up.
     pub fn bytes(&self) -> Option<u64> {
@@ -347,6 +349,9 @@ mod tests {
     #[test]
     fn quantities() {
         assert_eq!(Quantity("500m".into()).millicores(), Some(500));
+        for m in 1..2200u64 {
+            assert_eq!(Quantity(format!("{m}m")).millicores(), Some(m), "{m}m");
+        }
         assert_eq!(Quantity("0.25".into()).millicores(), Some(250));
         assert_eq!(Quantity("2".into()).millicores(), Some(2000));
         assert_eq!(Quantity("256Mi".into()).bytes(), Some(268_435_456));

@@ -40,7 +40,18 @@ impl FileReader for FsReader {
             return Err("only paths inside the manifest's directory are allowed".into());
         }
         let dir = Path::new(manifest).parent().unwrap_or(Path::new("."));
-        read_text(&dir.join(rel)).map_err(|e| format!("{e:#}"))
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        // Symbolic links must not lead out of the manifest's directory either.
+        let base = fs::canonicalize(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let target = fs::canonicalize(dir.join(rel)).map_err(|e| format!("cannot read {relative}: {e}"))?;
+        if !target.starts_with(&base) {
+            return Err("the file is outside the manifest's directory (through a symbolic link)".into());
+        }
+        read_text(&target).map_err(|e| format!("{e:#}"))
     }
 }
 
@@ -75,7 +86,14 @@ pub fn find_platform(explicit: Option<&Path>, manifest: &Path) -> Result<PathBuf
 /// sees half a file. Callers render everything first: nothing is written when rendering fails.
 pub fn write_all(dir: &Path, files: &std::collections::BTreeMap<String, String>) -> Result<()> {
     for (rel, content) in files {
-        let path = dir.join(rel);
+        let relative = Path::new(rel);
+        if relative.is_absolute() || relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+            bail!(
+                "refusing to write {rel}: output files stay inside {}",
+                dir.display()
+            );
+        }
+        let path = dir.join(relative);
         let parent = path.parent().unwrap_or(dir);
         fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
         let tmp = parent.join(format!(

@@ -116,6 +116,20 @@ enum SchemaKind {
     Platform,
 }
 
+/// Writes to standard output. A closed pipe (`ojek render … | head`) ends the program quietly
+/// instead of panicking; another write error is reported.
+pub(crate) fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(2);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -143,7 +157,10 @@ fn main() -> ExitCode {
                 SchemaKind::App => ojek_core::spec::schema::app_schema(),
                 SchemaKind::Platform => ojek_core::spec::schema::platform_schema(),
             };
-            println!("{}", serde_json::to_string_pretty(schema).unwrap_or_default());
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(schema).unwrap_or_default()
+            ));
             Ok(ExitCode::SUCCESS)
         }
     };

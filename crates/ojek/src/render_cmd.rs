@@ -85,9 +85,9 @@ pub fn render(
             let many = files.len() > 1;
             for (name, content) in &files {
                 if many {
-                    println!("# --- {name}");
+                    crate::emit(&format!("# --- {name}\n"));
                 }
-                print!("{content}");
+                crate::emit(content);
             }
         }
     }
@@ -114,13 +114,15 @@ pub fn explain(
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&entries)?);
+        crate::emit(&format!("{}\n", serde_json::to_string_pretty(&entries)?));
         return Ok(ExitCode::SUCCESS);
     }
     let mut current = String::new();
+    let mut text = String::new();
     for e in &entries {
         if e.object != current {
-            println!("{}", e.object);
+            text.push_str(&e.object);
+            text.push('\n');
             current = e.object.clone();
         }
         let value = match &e.value {
@@ -131,7 +133,8 @@ pub fn explain(
             ),
             v => v.to_string(),
         };
-        println!("  {} = {}\n      <- {}", e.field, value, e.origin);
+        text.push_str(&format!("  {} = {}\n      <- {}\n", e.field, value, e.origin));
     }
+    crate::emit(&text);
     Ok(ExitCode::SUCCESS)
 }

@@ -72,12 +72,12 @@ pub fn run(files: &[std::path::PathBuf], platform: Option<&Path>, json: bool) ->
     let errors = all.errors().count();
     let warnings = all.0.len() - errors;
     if json {
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        crate::emit(&format!("{}\n", serde_json::to_string_pretty(&all)?));
     } else {
         for n in &notes {
             eprintln!("note: {n}");
         }
-        print!("{all}");
+        crate::emit(&all.to_string());
         let summary = format!(
             "{} file(s): {errors} error(s), {warnings} warning(s)",
             files.len()
@@ -85,7 +85,7 @@ pub fn run(files: &[std::path::PathBuf], platform: Option<&Path>, json: bool) ->
         if errors > 0 {
             eprintln!("{summary}")
         } else {
-            println!("{summary}")
+            crate::emit(&format!("{summary}\n"))
         }
     }
     Ok(if errors > 0 {

@@ -125,7 +125,7 @@ job "driver-location-production-dc" {
 
       template {
         data = <<EOF
-DATABASE_URL={{ with nomadVar "nomad/jobs/driver-location/db" }}{{ .url | toJSON }}{{ end }}
+DATABASE_URL="{{ with nomadVar "nomad/jobs/driver-location/db" }}{{ .url | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/DATABASE_URL.env"
         change_mode = "restart"
@@ -134,7 +134,7 @@ EOF
 
       template {
         data = <<EOF
-REDIS_URL={{ with nomadVar "nomad/jobs/driver-location/cache" }}{{ .url | toJSON }}{{ end }}
+REDIS_URL="{{ with nomadVar "nomad/jobs/driver-location/cache" }}{{ .url | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/REDIS_URL.env"
         change_mode = "restart"

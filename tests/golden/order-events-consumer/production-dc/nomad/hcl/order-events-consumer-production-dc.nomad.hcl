@@ -98,7 +98,7 @@ job "order-events-consumer-production-dc" {
 
       template {
         data = <<EOF
-DATABASE_URL={{ with nomadVar "nomad/jobs/order-events-consumer/timeline" }}{{ .url | toJSON }}{{ end }}
+DATABASE_URL="{{ with nomadVar "nomad/jobs/order-events-consumer/timeline" }}{{ .url | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/DATABASE_URL.env"
         change_mode = "restart"

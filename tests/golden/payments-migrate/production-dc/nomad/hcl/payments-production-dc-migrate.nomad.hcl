@@ -42,7 +42,7 @@ job "payments-production-dc-migrate" {
 
       template {
         data = <<EOF
-DATABASE_URL={{ with nomadVar "nomad/jobs/payments/db" }}{{ .url | toJSON }}{{ end }}
+DATABASE_URL="{{ with nomadVar "nomad/jobs/payments/db" }}{{ .url | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/DATABASE_URL.env"
         change_mode = "restart"

@@ -16,7 +16,7 @@ job "promo-gateway-staging" {
     count = 1
 
     constraint {
-      attribute = "${meta.node.gojek.io/pool}"
+      attribute = "$${meta.node.gojek.io/pool}"
       value = "edge"
       operator = "="
     }
@@ -184,7 +184,7 @@ EOF
 
       template {
         data = <<EOF
-REDIS_URL={{ with nomadVar "nomad/jobs/promo-gateway/cache" }}{{ .url | toJSON }}{{ end }}
+REDIS_URL="{{ with nomadVar "nomad/jobs/promo-gateway/cache" }}{{ .url | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/REDIS_URL.env"
         change_mode = "restart"
@@ -193,7 +193,7 @@ EOF
 
       template {
         data = <<EOF
-PROMO_SIGNING_KEY={{ with nomadVar "nomad/jobs/promo-gateway/promo-gateway-keys" }}{{ index . "signing-key" | toJSON }}{{ end }}
+PROMO_SIGNING_KEY="{{ with nomadVar "nomad/jobs/promo-gateway/promo-gateway-keys" }}{{ index . "signing-key" | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/PROMO_SIGNING_KEY.env"
         change_mode = "restart"
@@ -202,7 +202,7 @@ EOF
 
       template {
         data = <<EOF
-PARTNER_API_TOKEN={{ with nomadVar "nomad/jobs/promo-gateway/promo-partner-api" }}{{ .token | toJSON }}{{ end }}
+PARTNER_API_TOKEN="{{ with nomadVar "nomad/jobs/promo-gateway/promo-partner-api" }}{{ .token | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/PARTNER_API_TOKEN.env"
         change_mode = "restart"
@@ -231,7 +231,7 @@ EOF
 
       template {
         data = <<EOF
-REDIS_URL={{ with nomadVar "nomad/jobs/promo-gateway/cache" }}{{ .url | toJSON }}{{ end }}
+REDIS_URL="{{ with nomadVar "nomad/jobs/promo-gateway/cache" }}{{ .url | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/REDIS_URL.env"
         change_mode = "restart"

@@ -54,7 +54,7 @@ job "settlement-report-production-dc-report" {
 
       template {
         data = <<EOF
-LEDGER_DATABASE_URL={{ with nomadVar "nomad/jobs/settlement-report/ledger" }}{{ .url | toJSON }}{{ end }}
+LEDGER_DATABASE_URL="{{ with nomadVar "nomad/jobs/settlement-report/ledger" }}{{ .url | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/LEDGER_DATABASE_URL.env"
         change_mode = "restart"
@@ -63,7 +63,7 @@ EOF
 
       template {
         data = <<EOF
-S3_ENDPOINT={{ with nomadVar "nomad/jobs/settlement-report/reports" }}{{ .endpoint | toJSON }}{{ end }}
+S3_ENDPOINT="{{ with nomadVar "nomad/jobs/settlement-report/reports" }}{{ .endpoint | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/S3_ENDPOINT.env"
         change_mode = "restart"
@@ -72,7 +72,7 @@ EOF
 
       template {
         data = <<EOF
-AWS_REGION={{ with nomadVar "nomad/jobs/settlement-report/reports" }}{{ .region | toJSON }}{{ end }}
+AWS_REGION="{{ with nomadVar "nomad/jobs/settlement-report/reports" }}{{ .region | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/AWS_REGION.env"
         change_mode = "restart"
@@ -81,7 +81,7 @@ EOF
 
       template {
         data = <<EOF
-AWS_ACCESS_KEY_ID={{ with nomadVar "nomad/jobs/settlement-report/reports" }}{{ .accessKeyId | toJSON }}{{ end }}
+AWS_ACCESS_KEY_ID="{{ with nomadVar "nomad/jobs/settlement-report/reports" }}{{ .accessKeyId | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/AWS_ACCESS_KEY_ID.env"
         change_mode = "restart"
@@ -90,7 +90,7 @@ EOF
 
       template {
         data = <<EOF
-AWS_SECRET_ACCESS_KEY={{ with nomadVar "nomad/jobs/settlement-report/reports" }}{{ .secretAccessKey | toJSON }}{{ end }}
+AWS_SECRET_ACCESS_KEY="{{ with nomadVar "nomad/jobs/settlement-report/reports" }}{{ .secretAccessKey | print | replaceAll "\\" "\\\\" | replaceAll "\"" "\\\"" | replaceAll "\n" "\\n" | replaceAll "\t" "\\t" }}{{ end }}"
 EOF
         destination = "secrets/env/AWS_SECRET_ACCESS_KEY.env"
         change_mode = "restart"
