@@ -48,8 +48,24 @@ pub(crate) fn service(cx: &Ctx, name: &str, p: &Process) -> Doc {
         meta::selector(cx, name),
         Origin::default("the process's pods"),
     );
-    let ports: Vec<Value> = p
-        .ports
+    let ports = service_ports(p);
+    doc.set(
+        "/spec/ports",
+        Value::Array(ports),
+        cx.src.manifest(&format!("{base}.ports")),
+    );
+    for (i, pname) in p.ports.keys().enumerate() {
+        doc.trace(
+            &format!("/spec/ports/{i}"),
+            cx.src.manifest(&format!("{base}.ports.{pname}")),
+        );
+    }
+    doc
+}
+
+/// The Service ports of a process: every port, by name, with its application protocol.
+fn service_ports(p: &Process) -> Vec<Value> {
+    p.ports
         .iter()
         .map(|(pname, port)| {
             let mut v = json!({
@@ -65,19 +81,7 @@ pub(crate) fn service(cx: &Ctx, name: &str, p: &Process) -> Doc {
             }
             v
         })
-        .collect();
-    doc.set(
-        "/spec/ports",
-        Value::Array(ports),
-        cx.src.manifest(&format!("{base}.ports")),
-    );
-    for (i, pname) in p.ports.keys().enumerate() {
-        doc.trace(
-            &format!("/spec/ports/{i}"),
-            cx.src.manifest(&format!("{base}.ports.{pname}")),
-        );
-    }
-    doc
+        .collect()
 }
 
 /// The headless Service a StatefulSet names: stable DNS names for its pods (peers of a
@@ -109,18 +113,7 @@ pub(crate) fn headless_service(cx: &Ctx, name: &str, p: &Process) -> Doc {
         Origin::default("the process's pods"),
     );
     if !p.ports.is_empty() {
-        let ports: Vec<Value> = p
-            .ports
-            .iter()
-            .map(|(pname, port)| {
-                json!({
-                    "name": pname,
-                    "port": port.port,
-                    "targetPort": pname,
-                    "protocol": if port.protocol == PortProtocol::Udp { "UDP" } else { "TCP" },
-                })
-            })
-            .collect();
+        let ports = service_ports(p);
         doc.set(
             "/spec/ports",
             Value::Array(ports),
