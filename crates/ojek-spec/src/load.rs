@@ -44,6 +44,9 @@ pub struct LoadedApp {
     pub environments: Option<Node>,
     /// The base app (environments only by name).
     pub app: App,
+    /// Validation of the body alone, computed once: every environment without overrides
+    /// shares it.
+    base_checks: std::sync::OnceLock<Diagnostics>,
 }
 
 /// An app resolved for one environment: overrides merged, fully validated.
@@ -162,6 +165,7 @@ pub fn load_app(file: &str, text: &str, files: &dyn FileReader) -> Result<Loaded
         body: Arc::new(body),
         environments,
         app,
+        base_checks: std::sync::OnceLock::new(),
     })
 }
 
@@ -373,7 +377,16 @@ pub fn resolve(loaded: &LoadedApp, env: &str) -> Result<ResolvedApp, Diagnostics
         ),
     };
     if let Some(app) = &app {
-        validate::validate_app(app, &node, &mut diags);
+        if over.is_some() {
+            validate::validate_app(app, &node, &mut diags);
+        } else {
+            let base = loaded.base_checks.get_or_init(|| {
+                let mut d = Diagnostics::default();
+                validate::validate_app(app, &node, &mut d);
+                d
+            });
+            diags.0.extend(base.0.iter().cloned());
+        }
     }
     diags.sort();
     match app {
