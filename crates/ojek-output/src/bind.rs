@@ -4,7 +4,7 @@
 
 use ojek_spec::diagnostic::Diagnostic;
 use ojek_spec::manifest::EnvValue;
-use ojek_spec::platform::{TargetKind, fill_template};
+use ojek_spec::platform::TargetKind;
 use ojek_spec::validate::{Piece, split_interpolations};
 
 use crate::origin::{Origin, Sources};
@@ -72,14 +72,48 @@ pub fn template_vars<'a>(src: &'a Sources, resource: Option<&'a str>) -> Vec<(&'
     vars
 }
 
-/// Fills a platform template with the app's variables.
+/// Fills a platform template with the app's variables (`{app}`, `{team}`, `{env}`, and for a
+/// dependency `{resource}`, `{topic}`, `{group}`); unknown placeholders stay as written.
 pub fn fill(src: &Sources, template: &str, resource: Option<&str>) -> String {
     if !template.contains('{') {
         return template.to_string();
     }
-    let vars = template_vars(src, resource);
-    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    fill_template(template, &refs)
+    let app = &src.app.app;
+    let res = resource.and_then(|r| app.resources.get(r).map(|res| (r, res)));
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let name = &after[..close];
+        match (name, res) {
+            ("app", _) => out.push_str(&app.metadata.name),
+            ("team", _) => out.push_str(&app.metadata.team),
+            ("env", _) => out.push_str(&src.app.env),
+            ("resource", Some((r, _))) => out.push_str(r),
+            ("topic", Some((r, res))) => out.push_str(res.topic.as_deref().unwrap_or(r)),
+            ("group", Some((r, res))) => match &res.group {
+                Some(g) => out.push_str(g),
+                None => {
+                    out.push_str(&app.metadata.name);
+                    out.push('-');
+                    out.push_str(r);
+                }
+            },
+            _ => {
+                out.push('{');
+                out.push_str(name);
+                out.push('}');
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Resolves the env value at manifest path `path` for `target`.

@@ -262,6 +262,36 @@ fn is_reserved(s: &str) -> bool {
     }
 }
 
+/// Bytes a plain scalar may contain (ASCII letters, digits and a few punctuation marks).
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b' ' | b'_'
+                    | b'.'
+                    | b'/'
+                    | b':'
+                    | b'@'
+                    | b'='
+                    | b'+'
+                    | b'-'
+                    | b'('
+                    | b')'
+                    | b'$'
+                    | b';'
+                    | b'<'
+                    | b'>'
+                    | b'^'
+            );
+        b += 1;
+    }
+    t
+};
+
 fn is_plain_safe(s: &str) -> bool {
     let bytes = s.as_bytes();
     let Some(&first) = bytes.first() else {
@@ -280,26 +310,7 @@ fn is_plain_safe(s: &str) -> bool {
     // One pass: allowed characters only, and no `: ` or ` #` (a comment or a mapping).
     let mut prev = 0u8;
     for &b in bytes {
-        let allowed = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b' ' | b'_'
-                    | b'.'
-                    | b'/'
-                    | b':'
-                    | b'@'
-                    | b'='
-                    | b'+'
-                    | b'-'
-                    | b'('
-                    | b')'
-                    | b'$'
-                    | b';'
-                    | b'<'
-                    | b'>'
-                    | b'^'
-            );
-        if !allowed || (prev == b':' && b == b' ') || (prev == b' ' && b == b'#') {
+        if !PLAIN[b as usize] || (prev == b':' && b == b' ') || (prev == b' ' && b == b'#') {
             return false;
         }
         prev = b;
