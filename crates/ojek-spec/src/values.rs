@@ -245,7 +245,9 @@ impl JsonSchema for IntOrPercent {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "description": "A count (2) or a percentage (\"25%\").",
-            "type": ["integer", "string"]
+            "type": ["integer", "string"],
+            "minimum": 0,
+            "maximum": 4294967295u64
         })
     }
 }
