@@ -141,10 +141,6 @@ fn environment_overrides_merge_and_null_removes() {
         "lists are replaced"
     );
     assert_eq!(
-        web.routes[0].host, "driver-location.staging.gojek.io",
-        "lists are replaced"
-    );
-    assert_eq!(
         web.env["LOG_LEVEL"],
         ojek_spec::manifest::EnvValue::Text("debug".into())
     );
@@ -483,13 +479,7 @@ fn null_removes_map_entries_in_overrides() {
 
 #[test]
 fn mapping_locations_point_at_the_first_key() {
-    let text = with("        port: http\n", "");
-    let d = single_error(&text);
-    assert_eq!(
-        at(&d),
-        position_of(&text, "host: driver-location.gojek.io"),
-        "{d}"
-    );
+    // (A block mapping inside a list: `route_without_a_port_when_there_are_two`.)
     let text = with(
         "    scaling:\n      replicas: 3\n",
         "    scaling:\n      autoscale: {min: 1, max: 3}\n",
