@@ -84,21 +84,23 @@ pub(crate) fn files_config_map(cx: &Ctx, name: &str, p: &Process) -> Option<Doc>
             "config files are mounted from a ConfigMap",
         ),
     );
+    let keys = file_keys(p);
     let mut data = Map::new();
-    for (path, key) in file_keys(p) {
-        data.insert(key, json!(p.files[&path].content.clone().unwrap_or_default()));
+    for (path, key) in &keys {
+        let content = p
+            .files
+            .get(path)
+            .and_then(|f| f.content.clone())
+            .unwrap_or_default();
+        data.insert(key.clone(), json!(content));
     }
     doc.value["data"] = Value::Object(data);
-    for (path, key) in file_keys(p) {
-        let fpath = format!("processes.{name}.files[\"{path}\"]");
-        let note = if cx.src.has(&format!("{fpath}.content")) {
-            ""
-        } else {
-            "read from fromFile"
-        };
+    for (path, key) in &keys {
+        // `fromFile` content is located at the `fromFile` line when the manifest loads.
         doc.trace(
-            &format!("/data/{}", ojek_output::doc::escape(&key)),
-            cx.src.manifest_note(&format!("{fpath}.content"), note),
+            &format!("/data/{}", ojek_output::doc::escape(key)),
+            cx.src
+                .manifest(&format!("processes.{name}.files[\"{path}\"].content")),
         );
     }
     Some(doc)

@@ -11,10 +11,7 @@ use crate::Ctx;
 use crate::meta;
 
 fn target_ref(cx: &Ctx, name: &str, p: &Process) -> Value {
-    let stateful = p
-        .volumes
-        .values()
-        .any(|v| v.kind == ojek_spec::manifest::VolumeKind::Persistent);
+    let stateful = crate::workload::is_stateful(p);
     json!({
         "apiVersion": "apps/v1",
         "kind": if stateful { "StatefulSet" } else { "Deployment" },
@@ -110,7 +107,12 @@ fn keda(
             "Kafka consumer lag is not a metric the HPA sees: KEDA scales on it (and creates the HPA itself)",
         ),
     );
-    doc.set("/spec/scaleTargetRef", json!({"apiVersion": "apps/v1", "kind": target_ref(cx, name, p)["kind"], "name": cx.object_name(name)}), cx.src.manifest_note(&format!("processes.{name}"), "the process's workload"));
+    doc.set(
+        "/spec/scaleTargetRef",
+        target_ref(cx, name, p),
+        cx.src
+            .manifest_note(&format!("processes.{name}"), "the process's workload"),
+    );
     doc.set(
         "/spec/minReplicaCount",
         json!(a.min),

@@ -14,17 +14,13 @@ use crate::meta;
 
 /// True when the process runs as a StatefulSet (it has a persistent volume).
 pub(crate) fn is_stateful(p: &Process) -> bool {
-    has_persistent(p)
-}
-
-fn has_persistent(p: &Process) -> bool {
     p.volumes.values().any(|v| v.kind == VolumeKind::Persistent)
 }
 
 /// Deployment, or StatefulSet when the process has a persistent volume.
 pub(crate) fn long_running(cx: &mut Ctx, name: &str, p: &Process) -> Doc {
     let base = format!("processes.{name}");
-    let stateful = has_persistent(p);
+    let stateful = is_stateful(p);
     let kind = if stateful { "StatefulSet" } else { "Deployment" };
     let why = if stateful {
         format!(

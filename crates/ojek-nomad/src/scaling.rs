@@ -16,7 +16,7 @@
 //! new version does not reset what the autoscaler chose.
 
 use ojek_output::Origin;
-use ojek_output::bind::template_vars;
+use ojek_output::bind::fill;
 use ojek_spec::manifest::Autoscale;
 use serde_json::Value;
 
@@ -61,14 +61,8 @@ pub(crate) fn scaling(cx: &mut Cx, t: &mut Traces, gptr: &str, ap: &Field, a: &A
     }
     if let Some(lag) = &a.kafka_lag {
         let lp = ap.key("kafkaLag");
-        let vars = template_vars(cx.src, Some(&lag.topic));
-        let var = |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let (topic, group) = (var("topic"), var("group"));
+        let topic = fill(cx.src, "{topic}", Some(&lag.topic));
+        let group = fill(cx.src, "{group}", Some(&lag.topic));
         let query = format!(
             "ceil(sum(kafka_consumergroup_lag{{consumergroup=\"{group}\",topic=\"{topic}\"}}) / {})",
             lag.lag

@@ -50,28 +50,6 @@ impl Resolved {
     }
 }
 
-/// Template variables for platform name templates.
-pub fn template_vars<'a>(src: &'a Sources, resource: Option<&'a str>) -> Vec<(&'static str, String)> {
-    let app = &src.app.app;
-    let mut vars = vec![
-        ("app", app.metadata.name.clone()),
-        ("team", app.metadata.team.clone()),
-        ("env", src.app.env.clone()),
-    ];
-    if let Some(r) = resource.and_then(|r| app.resources.get(r).map(|res| (r, res))) {
-        let (name, res) = r;
-        vars.push(("resource", name.to_string()));
-        vars.push(("topic", res.topic.clone().unwrap_or_else(|| name.to_string())));
-        vars.push((
-            "group",
-            res.group
-                .clone()
-                .unwrap_or_else(|| format!("{}-{name}", app.metadata.name)),
-        ));
-    }
-    vars
-}
-
 /// Fills a platform template with the app's variables (`{app}`, `{team}`, `{env}`, and for a
 /// dependency `{resource}`, `{topic}`, `{group}`); unknown placeholders stay as written.
 pub fn fill(src: &Sources, template: &str, resource: Option<&str>) -> String {

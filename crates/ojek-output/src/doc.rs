@@ -177,11 +177,6 @@ impl Origins {
         self.0.push((pointer, origin));
     }
 
-    /// Makes room for `n` more origins.
-    pub fn reserve(&mut self, n: usize) {
-        self.0.reserve(n);
-    }
-
     /// Forgets the origin of `pointer`.
     pub fn remove(&mut self, pointer: &str) {
         self.0.retain(|(p, _)| p != pointer);

@@ -62,6 +62,15 @@ impl Origin {
 
     /// The field at `path` of a located tree (manifest, override or platform, by its layer).
     pub fn from_node(node: &Node, path: &Path, note: impl Into<Cow<'static, str>>) -> Self {
+        Origin::at(
+            node,
+            Some(path.to_string()).filter(|p| !p.is_empty()),
+            note.into(),
+        )
+    }
+
+    /// The origin of `node`, its kind and environment taken from the node's layer.
+    fn at(node: &Node, field: Option<String>, note: Cow<'static, str>) -> Self {
         let (kind, env) = match &node.layer {
             Layer::Manifest => (OriginKind::Manifest, None),
             Layer::Environment(e) => (OriginKind::Environment, Some(e.to_string())),
@@ -71,8 +80,8 @@ impl Origin {
             kind,
             env,
             location: Some(node.loc.clone()),
-            field: Some(path.to_string()).filter(|p| !p.is_empty()),
-            note: note.into(),
+            field,
+            note,
             inputs: Vec::new(),
         }
     }
@@ -149,26 +158,9 @@ impl<'a> Sources<'a> {
     pub fn platform_note(&self, path: &str, note: impl Into<Cow<'static, str>>) -> Origin {
         locate(&self.platform.node, path, note)
     }
-
-    /// True when the manifest sets `path`.
-    pub fn has(&self, path: &str) -> bool {
-        Path::parse(path).is_some_and(|p| self.app.node.get(&p).is_some())
-    }
 }
 
 fn locate(root: &Node, path: &str, note: impl Into<Cow<'static, str>>) -> Origin {
     let (node, _) = root.deepest(path);
-    let (kind, env) = match &node.layer {
-        Layer::Manifest => (OriginKind::Manifest, None),
-        Layer::Environment(e) => (OriginKind::Environment, Some(e.to_string())),
-        Layer::Platform => (OriginKind::Platform, None),
-    };
-    Origin {
-        kind,
-        env,
-        location: Some(node.loc.clone()),
-        field: (!path.is_empty()).then(|| path.to_string()),
-        note: note.into(),
-        inputs: Vec::new(),
-    }
+    Origin::at(node, (!path.is_empty()).then(|| path.to_string()), note.into())
 }

@@ -249,15 +249,16 @@ fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 
-/// Plain scalars that a YAML 1.1 or 1.2 reader takes for something other than a string.
+/// Words a YAML 1.1 or 1.2 reader takes for something other than a string. Only those that
+/// can pass the first-character check of [`is_plain_safe`] (a letter) are listed.
 fn is_reserved(s: &str) -> bool {
     let is = |w: &str| s.eq_ignore_ascii_case(w);
     match s.len() {
-        1 => matches!(s, "~" | "y" | "Y" | "n" | "N" | "="),
-        2 => is("no") || is("on") || s == "<<",
+        1 => is("y") || is("n"),
+        2 => is("no") || is("on"),
         3 => is("yes") || is("off") || is("nan"),
-        4 => is("null") || is("true") || is(".nan") || is(".inf"),
-        5 => is("false") || is("-.inf") || is("+.inf"),
+        4 => is("null") || is("true"),
+        5 => is("false"),
         _ => false,
     }
 }
@@ -307,10 +308,10 @@ fn is_plain_safe(s: &str) -> bool {
     if last == b' ' || last == b':' {
         return false;
     }
-    // One pass: allowed characters only, and no `: ` or ` #` (a comment or a mapping).
+    // One pass: allowed characters only (no `#`, so no comment), and no `: ` (a mapping).
     let mut prev = 0u8;
     for &b in bytes {
-        if !PLAIN[b as usize] || (prev == b':' && b == b' ') || (prev == b' ' && b == b'#') {
+        if !PLAIN[b as usize] || (prev == b':' && b == b' ') {
             return false;
         }
         prev = b;

@@ -98,29 +98,41 @@ impl Path {
         let mut segs = Vec::new();
         let mut rest = text;
         while !rest.is_empty() {
-            if let Some(r) = rest.strip_prefix("[\"") {
-                let end = r.find("\"]")?;
-                segs.push(Segment::Key(r[..end].to_string()));
-                rest = &r[end + 2..];
-            } else if let Some(r) = rest.strip_prefix('[') {
-                let end = r.find(']')?;
-                segs.push(Segment::Index(r[..end].parse().ok()?));
-                rest = &r[end + 1..];
-            } else {
-                let r = rest.strip_prefix('.').unwrap_or(rest);
-                let end = r.find(['.', '[']).unwrap_or(r.len());
-                if end == 0 {
-                    return None;
-                }
-                segs.push(Segment::Key(r[..end].to_string()));
-                rest = &r[end..];
-            }
+            let (seg, next) = next_segment(rest)?;
+            segs.push(match seg {
+                SegmentRef::Key(k) => Segment::Key(k.to_string()),
+                SegmentRef::Index(i) => Segment::Index(i),
+            });
+            rest = next;
         }
         Some(Path(segs))
     }
     /// True when `self` equals `other` or lies inside it.
     pub fn starts_with(&self, other: &Path) -> bool {
         self.0.starts_with(&other.0)
+    }
+}
+
+/// A borrowed path segment, as read from text.
+#[derive(Clone, Copy)]
+enum SegmentRef<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Reads the first segment of a textual path (`a`, `.a`, `[0]`, `["a.b"]`) and returns it
+/// with the rest; `None` when the text is not a path. The one reader of path syntax.
+fn next_segment(rest: &str) -> Option<(SegmentRef<'_>, &str)> {
+    if let Some(r) = rest.strip_prefix("[\"") {
+        let end = r.find("\"]")?;
+        Some((SegmentRef::Key(&r[..end]), &r[end + 2..]))
+    } else if let Some(r) = rest.strip_prefix('[') {
+        let end = r.find(']')?;
+        Some((SegmentRef::Index(r[..end].parse().ok()?), &r[end + 1..]))
+    } else {
+        let r = rest.strip_prefix('.').unwrap_or(rest);
+        let end = r.find(['.', '[']).unwrap_or(r.len());
+        (end > 0).then(|| (SegmentRef::Key(&r[..end]), &r[end..]))
     }
 }
 
@@ -201,30 +213,14 @@ impl Node {
         let mut node = self;
         let mut rest = path;
         while !rest.is_empty() {
-            let (key, index, next): (Option<&str>, Option<usize>, &str) =
-                if let Some(r) = rest.strip_prefix("[\"") {
-                    match r.find("\"]") {
-                        Some(end) => (Some(&r[..end]), None, &r[end + 2..]),
-                        None => return (node, false),
-                    }
-                } else if let Some(r) = rest.strip_prefix('[') {
-                    match r
-                        .find(']')
-                        .and_then(|end| r[..end].parse::<usize>().ok().map(|i| (i, end)))
-                    {
-                        Some((i, end)) => (None, Some(i), &r[end + 1..]),
-                        None => return (node, false),
-                    }
-                } else {
-                    let r = rest.strip_prefix('.').unwrap_or(rest);
-                    let end = r.find(['.', '[']).unwrap_or(r.len());
-                    (Some(&r[..end]), None, &r[end..])
-                };
-            let child = match (key, index, &node.value) {
-                (Some(k), _, Value::Map(entries)) => {
+            let Some((seg, next)) = next_segment(rest) else {
+                return (node, false);
+            };
+            let child = match (seg, &node.value) {
+                (SegmentRef::Key(k), Value::Map(entries)) => {
                     entries.iter().find(|(e, _)| e.name == k).map(|(_, n)| n)
                 }
-                (None, Some(i), Value::Seq(items)) => items.get(i),
+                (SegmentRef::Index(i), Value::Seq(items)) => items.get(i),
                 _ => None,
             };
             match child {
