@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install the Python dependencies of the test validators (tools/validate/requirements.txt).
-# Idempotent: a fast no-op when every pinned package is already installed at its version.
-# Python only; Debian packages are handled elsewhere.
+# Install what the tests need: Debian packages (PostgreSQL server, Chromium and ChromeDriver
+# for the browser tests) and the Python packages of the test validators
+# (tools/validate/requirements.txt). Idempotent: a fast no-op when everything is installed.
 #
 # Environment: PYTHON (default python3).
 set -euo pipefail
@@ -9,6 +9,20 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 req="$repo_root/tools/validate/requirements.txt"
 python="${PYTHON:-python3}"
+
+# Debian packages: installed only when missing (needs root, as on CI machines).
+need_deb=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_deb+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need_deb+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_deb+=(chromium-driver)
+if ((${#need_deb[@]})); then
+    echo "install-test-deps: installing Debian packages: ${need_deb[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -q "${need_deb[@]}" >&2; then
+        apt-get update -q >&2
+        apt-get install -y -q "${need_deb[@]}" >&2
+    fi
+fi
 
 if ! command -v "$python" >/dev/null 2>&1; then
     echo "install-test-deps: $python not found" >&2

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, Rust tests (unit, golden, schema validation,
-# property tests), and the self-test of the schema validators. Installs what it needs first.
+# property tests, store and API tests on SQLite and PostgreSQL, browser tests in headless
+# Chromium), and the self-test of the schema validators. Installs what it needs first
+# (Debian and Python packages) and starts a throwaway PostgreSQL server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,10 @@ cargo fmt --all --check
 
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> PostgreSQL for the store and API tests"
+eval "$(bash scripts/postgres.sh start)"
+trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 
 echo "==> cargo test"
 cargo test --workspace --locked

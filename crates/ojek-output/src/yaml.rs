@@ -220,10 +220,9 @@ impl Writer<'_> {
     }
 }
 
-/// Double-quoted YAML string (JSON escapes are valid YAML escapes).
 /// Double-quoted YAML string. Escapes what JSON escapes plus what YAML readers treat
 /// specially: DEL and C1 controls, NEL, the line and paragraph separators and the BOM.
-fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');

@@ -1,7 +1,9 @@
 //! `ojek`: the one binary. Reads files, calls the pure pipeline in `ojek-core`, writes output.
 
+mod client_cmd;
 mod files;
 mod render_cmd;
+mod up_cmd;
 mod validate_cmd;
 
 use std::path::PathBuf;
@@ -65,6 +67,15 @@ enum Command {
         /// Output as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Serve the web UI and JSON API (embedded SQLite by default; --database for PostgreSQL).
+    Up(up_cmd::UpArgs),
+    /// Work with apps stored on an ojek server: list, show, push, history, diff, render.
+    Apps {
+        #[command(flatten)]
+        server: client_cmd::ServerArgs,
+        #[command(subcommand)]
+        command: client_cmd::AppsCommand,
     },
     /// Print the JSON Schema of the app manifest (or the platform file), for editor completion.
     Schema {
@@ -152,6 +163,8 @@ fn main() -> ExitCode {
             target,
             json,
         } => render_cmd::explain(&file, &target, object.as_deref(), field.as_deref(), json),
+        Command::Up(args) => up_cmd::run(args),
+        Command::Apps { server, command } => client_cmd::run(&server, command),
         Command::Schema { kind } => {
             let schema = match kind {
                 SchemaKind::App => ojek_core::spec::schema::app_schema(),

@@ -1,0 +1,107 @@
+//! Shared state of the server.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use ojek_spec::load::{LoadedPlatform, load_platform};
+use ojek_store::Store;
+
+use crate::auth::LoginLimiter;
+use crate::error::{ApiError, ApiResult};
+
+/// Server configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Data directory (the SQLite file lives here).
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: std::net::SocketAddr,
+    /// `postgres://…` or `sqlite://…`; `None`: SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// Load the demo teams, users and apps.
+    pub demo: bool,
+    /// The first admin's password (else one is generated and printed once).
+    pub admin_password: Option<String>,
+    /// Largest request body accepted (413 above).
+    pub max_body_bytes: usize,
+    /// Mark cookies `Secure` (serve behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Config {
+    /// Defaults: `./.ojek` data directory, `127.0.0.1:8080`, SQLite, 1 MiB bodies.
+    pub fn new(data_dir: PathBuf) -> Config {
+        Config {
+            data_dir,
+            listen: ([127, 0, 0, 1], 8080).into(),
+            database_url: None,
+            demo: false,
+            admin_password: None,
+            max_body_bytes: 1024 * 1024,
+            secure_cookies: false,
+        }
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("ojek.db").display()),
+        }
+    }
+}
+
+/// The name of the platform file apps are rendered against.
+pub const PLATFORM: &str = "default";
+
+/// The parsed platform file and the version it was parsed from.
+type CachedPlatform = (i64, Arc<LoadedPlatform>);
+
+/// State shared by all handlers. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The store.
+    pub store: Store,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Login throttling.
+    pub limiter: Arc<LoginLimiter>,
+    platform: Arc<Mutex<Option<CachedPlatform>>>,
+}
+
+impl AppState {
+    /// State over an open store.
+    pub fn new(store: Store, config: Config) -> AppState {
+        AppState {
+            store,
+            config: Arc::new(config),
+            limiter: Arc::default(),
+            platform: Arc::default(),
+        }
+    }
+
+    /// The current platform file, parsed (cached per version).
+    pub async fn platform(&self) -> ApiResult<Arc<LoadedPlatform>> {
+        let Some(file) = self.store.platform(PLATFORM).await? else {
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "no_platform",
+                "no platform file is configured; an admin can upload one (PUT /api/platform)",
+            ));
+        };
+        {
+            let cache = self.platform.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((v, p)) = &*cache
+                && *v == file.version
+            {
+                return Ok(p.clone());
+            }
+        }
+        let loaded = load_platform("platform.yaml", &file.content).map_err(|d| {
+            ApiError::invalid("the stored platform file is not valid; an admin must fix it", &d)
+        })?;
+        let loaded = Arc::new(loaded);
+        *self.platform.lock().unwrap_or_else(|p| p.into_inner()) = Some((file.version, loaded.clone()));
+        Ok(loaded)
+    }
+}

@@ -1,0 +1,101 @@
+-- ojek store, PostgreSQL. Keep in step with ../sqlite/0001_initial.sql: same tables and
+-- columns, each engine's own types. Timestamps are Unix milliseconds (BIGINT).
+
+CREATE TABLE users (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    username      TEXT    NOT NULL UNIQUE,
+    display_name  TEXT    NOT NULL,
+    password_hash TEXT    NOT NULL,
+    is_admin      BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at    BIGINT  NOT NULL
+);
+
+CREATE TABLE teams (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name       TEXT   NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE members (
+    team_id BIGINT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role    TEXT   NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+    PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX members_user ON members (user_id);
+
+CREATE TABLE sessions (
+    token_hash BYTEA  PRIMARY KEY,
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    csrf       TEXT   NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX sessions_expires ON sessions (expires_at);
+
+CREATE TABLE api_tokens (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name         TEXT   NOT NULL,
+    user_id      BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    team_id      BIGINT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+    role         TEXT   NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+    token_hash   BYTEA  NOT NULL UNIQUE,
+    created_at   BIGINT NOT NULL,
+    expires_at   BIGINT,
+    last_used_at BIGINT,
+    revoked_at   BIGINT
+);
+-- A name is unique among a user's unrevoked tokens.
+CREATE UNIQUE INDEX api_tokens_user_name ON api_tokens (user_id, name) WHERE revoked_at IS NULL;
+
+CREATE TABLE apps (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name        TEXT   NOT NULL UNIQUE,
+    team_id     BIGINT NOT NULL REFERENCES teams (id),
+    -- Denormalised from the head revision so that listing never reads manifests.
+    description TEXT   NOT NULL,
+    head        BIGINT NOT NULL,
+    created_at  BIGINT NOT NULL,
+    updated_at  BIGINT NOT NULL,
+    updated_by  TEXT   NOT NULL
+);
+CREATE INDEX apps_team ON apps (team_id, name);
+
+CREATE TABLE revisions (
+    app_id     BIGINT NOT NULL REFERENCES apps (id) ON DELETE CASCADE,
+    number     BIGINT NOT NULL,
+    author_id  BIGINT REFERENCES users (id) ON DELETE SET NULL,
+    author     TEXT   NOT NULL,
+    created_at BIGINT NOT NULL,
+    message    TEXT   NOT NULL,
+    manifest   TEXT   NOT NULL,
+    -- JSON object: path -> content.
+    files      TEXT   NOT NULL,
+    PRIMARY KEY (app_id, number)
+);
+
+CREATE TABLE platform_files (
+    name       TEXT   PRIMARY KEY,
+    content    TEXT   NOT NULL,
+    version    BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    updated_by TEXT   NOT NULL
+);
+
+-- Append-only. No foreign keys: entries outlive the users, teams and apps they mention.
+CREATE TABLE audit (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at         BIGINT NOT NULL,
+    actor_id   BIGINT,
+    actor_name TEXT   NOT NULL,
+    via        TEXT   NOT NULL,
+    action     TEXT   NOT NULL,
+    team_id    BIGINT,
+    app        TEXT,
+    target     TEXT   NOT NULL,
+    before     TEXT,
+    after      TEXT
+);
+CREATE INDEX audit_team ON audit (team_id, id);
+CREATE INDEX audit_actor ON audit (actor_id, id);
+CREATE INDEX audit_app ON audit (app, id);

@@ -1,0 +1,1421 @@
+//! The store against real databases: every scenario runs on SQLite (a file in a temporary
+//! directory) and on PostgreSQL (a fresh database per test on the server named by
+//! `OJEK_TEST_POSTGRES_URL`; start one with `eval "$(bash scripts/postgres.sh start)"`).
+//! Without that variable the PostgreSQL variants are skipped, except under CI, where they fail.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant};
+
+use ojek_store::*;
+use sqlx::Connection;
+
+// ---- harness
+
+/// A store on a database of its own, removed when dropped.
+struct TestDb {
+    store: Store,
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<PgDatabase>,
+}
+
+impl TestDb {
+    async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("ojek.db").display());
+        let store = Store::open(&url).await.expect("open SQLite store");
+        assert_eq!(store.kind(), DbKind::Sqlite);
+        TestDb {
+            store,
+            url,
+            _dir: Some(dir),
+            _pg: None,
+        }
+    }
+
+    /// `None` (after a note) when no PostgreSQL server is configured outside CI.
+    async fn postgres() -> Option<TestDb> {
+        let Some(admin_url) = std::env::var("OJEK_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            if std::env::var_os("CI").is_some() {
+                panic!(
+                    "OJEK_TEST_POSTGRES_URL is not set under CI: start a server first with \
+                     `eval \"$(bash scripts/postgres.sh start)\"`"
+                );
+            }
+            eprintln!(
+                "skipped: OJEK_TEST_POSTGRES_URL is not set (eval \"$(bash scripts/postgres.sh start)\")"
+            );
+            return None;
+        };
+        let pg = PgDatabase::create(&admin_url).await;
+        let url = pg.url.clone();
+        let store = Store::open(&url).await.expect("open PostgreSQL store");
+        assert_eq!(store.kind(), DbKind::Postgres);
+        Some(TestDb {
+            store,
+            url,
+            _dir: None,
+            _pg: Some(pg),
+        })
+    }
+
+    async fn reopen(&self) -> Store {
+        Store::open(&self.url).await.expect("reopen the store")
+    }
+}
+
+/// A database `ojek_test_<random>` on the test server, dropped (with its connections) on drop.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    async fn create(admin_url: &str) -> PgDatabase {
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let name = format!("ojek_test_{random:016x}");
+        let mut admin = sqlx::PgConnection::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("connect to OJEK_TEST_POSTGRES_URL: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        admin.close().await.ok();
+        PgDatabase {
+            admin_url: admin_url.to_owned(),
+            url: with_database(admin_url, &name),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with
+        // a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await?;
+                admin.close().await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// `postgres://u:p@h:5432/admin?x=y` with the database replaced by `db`.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{db}{query}", &base[..host_end])
+}
+
+#[test]
+fn test_urls_name_the_new_database() {
+    assert_eq!(
+        with_database("postgres://u:p@h:5/postgres", "t"),
+        "postgres://u:p@h:5/t"
+    );
+    assert_eq!(with_database("postgres://h:5", "t"), "postgres://h:5/t");
+    assert_eq!(
+        with_database("postgresql://h/x?sslmode=disable", "t"),
+        "postgresql://h/t?sslmode=disable"
+    );
+}
+
+/// Declares each scenario twice: `sqlite::<name>` and `postgres::<name>`.
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let db = super::TestDb::sqlite().await;
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let Some(db) = super::TestDb::postgres().await else { return };
+                    super::$name(&db).await;
+                    db.store.close().await;
+                }
+            )*
+        }
+    };
+}
+
+scenarios!(
+    migrations_are_idempotent,
+    users,
+    teams_and_members,
+    apps_and_revisions,
+    stale_base_conflicts,
+    concurrent_savers_from_one_base,
+    concurrent_savers_that_rebase,
+    list_apps_filters_and_pages,
+    delete_app,
+    tokens,
+    sessions,
+    audit_log,
+    failed_mutations_write_no_audit,
+    platform_files,
+    ping_and_close,
+);
+
+// ---- fixtures
+
+fn actor(user: &User) -> Actor {
+    Actor {
+        user_id: Some(user.id),
+        name: user.username.clone(),
+        via: "ui".into(),
+    }
+}
+
+fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    i64::try_from(since.expect("clock after 1970").as_millis()).expect("ms fit i64")
+}
+
+fn manifest(app: &str, team: &str, note: &str) -> String {
+    format!("apiVersion: ojek/v1\nmetadata:\n  name: {app}\n  team: {team}\n# {note}\n")
+}
+
+fn new_revision(app: &str, team: &Team, note: &str) -> NewRevision {
+    NewRevision {
+        app: app.into(),
+        team_id: team.id,
+        description: format!("{app} service"),
+        manifest: manifest(app, &team.name, note),
+        files: BTreeMap::from([("config/app.toml".to_owned(), format!("note = \"{note}\"\n"))]),
+        message: note.into(),
+    }
+}
+
+async fn user(store: &Store, name: &str) -> User {
+    store
+        .create_user(
+            name,
+            &name.to_uppercase(),
+            &format!("hash-of-{name}"),
+            false,
+            &Actor::system(),
+        )
+        .await
+        .expect("create user")
+}
+
+async fn team(store: &Store, name: &str) -> Team {
+    store
+        .create_team(name, &Actor::system())
+        .await
+        .expect("create team")
+}
+
+async fn all_audit(store: &Store) -> Vec<AuditEntry> {
+    store
+        .audit(&AuditFilter {
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+}
+
+fn json(text: &Option<String>) -> serde_json::Value {
+    serde_json::from_str(text.as_deref().expect("JSON state present")).expect("JSON state parses")
+}
+
+// ---- scenarios
+
+async fn migrations_are_idempotent(db: &TestDb) {
+    let t = team(&db.store, "payments").await;
+    // Reopening runs the migrator again: nothing to apply, data intact.
+    let again = db.reopen().await;
+    assert_eq!(
+        again.team_by_name("payments").await.expect("read"),
+        Some(t.clone())
+    );
+    // Replicas starting together against one database.
+    let (a, b, c) = tokio::join!(db.reopen(), db.reopen(), db.reopen());
+    for store in [a, b, c] {
+        assert_eq!(store.teams().await.expect("teams"), vec![t.clone()]);
+        store.close().await;
+    }
+    again.close().await;
+    if db.store.kind() == DbKind::Postgres {
+        // First start of several replicas on an empty database: the advisory lock lets exactly
+        // one apply the migrations, the others wait and find them applied.
+        let admin = std::env::var("OJEK_TEST_POSTGRES_URL").expect("set for PostgreSQL tests");
+        let fresh = PgDatabase::create(&admin).await;
+        let opened = futures_join_all((0..4).map(|_| {
+            let url = fresh.url.clone();
+            async move { Store::open(&url).await }
+        }))
+        .await;
+        for store in opened {
+            let store = store.expect("concurrent first start");
+            assert_eq!(store.count_users().await.expect("count"), 0);
+            store.close().await;
+        }
+    }
+}
+
+/// `join_all` for a handful of futures, without a futures dependency.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
+
+async fn users(db: &TestDb) {
+    let store = &db.store;
+    assert_eq!(store.count_users().await.expect("count"), 0);
+    let ana = store
+        .create_user("ana", "Ana", "argon2-ana", true, &Actor::system())
+        .await
+        .expect("create ana");
+    assert!(ana.is_admin);
+    assert!(ana.created_at > 0);
+    let budi = user(store, "budi").await;
+    assert!(!budi.is_admin);
+    assert_ne!(ana.id, budi.id);
+
+    let dup = store
+        .create_user("ana", "Other", "h", false, &Actor::system())
+        .await;
+    assert!(
+        matches!(&dup, Err(StoreError::AlreadyExists(what)) if what == "user ana"),
+        "{dup:?}"
+    );
+
+    assert_eq!(store.user(ana.id).await.expect("user"), Some(ana.clone()));
+    assert_eq!(store.user(ana.id + budi.id + 100).await.expect("user"), None);
+    assert_eq!(
+        store.user_by_name("ana").await.expect("by name"),
+        Some((ana.clone(), "argon2-ana".into()))
+    );
+    assert_eq!(store.user_by_name("nobody").await.expect("by name"), None);
+    assert_eq!(
+        store.users().await.expect("users"),
+        vec![ana.clone(), budi.clone()]
+    );
+    assert_eq!(store.count_users().await.expect("count"), 2);
+
+    store
+        .set_password(budi.id, "argon2-new", &actor(&ana))
+        .await
+        .expect("set password");
+    assert_eq!(
+        store.user_by_name("budi").await.expect("by name").map(|(_, h)| h),
+        Some("argon2-new".into())
+    );
+    let missing = store.set_password(9999, "x", &actor(&ana)).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
+async fn teams_and_members(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let budi = user(store, "budi").await;
+    let pay = team(store, "payments").await;
+    let food = team(store, "food").await;
+    let dup = store.create_team("payments", &Actor::system()).await;
+    assert!(
+        matches!(&dup, Err(StoreError::AlreadyExists(w)) if w == "team payments"),
+        "{dup:?}"
+    );
+    assert_eq!(
+        store.teams().await.expect("teams"),
+        vec![food.clone(), pay.clone()]
+    );
+    assert_eq!(
+        store.team_by_name("food").await.expect("team"),
+        Some(food.clone())
+    );
+    assert_eq!(store.team_by_name("nope").await.expect("team"), None);
+
+    let by = actor(&ana);
+    store
+        .set_member(pay.id, budi.id, Some(Role::Editor), &by)
+        .await
+        .expect("add");
+    store
+        .set_member(food.id, budi.id, Some(Role::Viewer), &by)
+        .await
+        .expect("add");
+    store
+        .set_member(pay.id, ana.id, Some(Role::Admin), &by)
+        .await
+        .expect("add");
+    let of_budi = store.memberships_of(budi.id).await.expect("memberships");
+    let summary: Vec<_> = of_budi
+        .iter()
+        .map(|m| (m.team.name.as_str(), m.user.id, m.role))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("food", budi.id, Role::Viewer),
+            ("payments", budi.id, Role::Editor)
+        ]
+    );
+    assert_eq!(of_budi[0].team, food);
+    assert_eq!(of_budi[0].user, budi);
+
+    store
+        .set_member(pay.id, budi.id, Some(Role::Admin), &by)
+        .await
+        .expect("promote");
+    let members = store.members(pay.id).await.expect("members");
+    let summary: Vec<_> = members
+        .iter()
+        .map(|m| (m.user.username.as_str(), m.role))
+        .collect();
+    assert_eq!(summary, vec![("ana", Role::Admin), ("budi", Role::Admin)]);
+
+    store
+        .set_member(pay.id, budi.id, None, &by)
+        .await
+        .expect("remove");
+    let members = store.members(pay.id).await.expect("members");
+    assert_eq!(
+        members.iter().map(|m| m.user.id).collect::<Vec<_>>(),
+        vec![ana.id]
+    );
+
+    let no_team = store
+        .set_member(pay.id + food.id + 100, budi.id, Some(Role::Viewer), &by)
+        .await;
+    assert!(matches!(no_team, Err(StoreError::NotFound(_))), "{no_team:?}");
+    let no_user = store
+        .set_member(pay.id, ana.id + budi.id + 100, Some(Role::Viewer), &by)
+        .await;
+    assert!(matches!(no_user, Err(StoreError::NotFound(_))), "{no_user:?}");
+
+    // Audit: before/after roles.
+    let entries = all_audit(store).await;
+    let member_entries: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action.starts_with("member."))
+        .collect();
+    assert_eq!(member_entries.len(), 5);
+    let remove = member_entries[0];
+    assert_eq!(remove.action, "member.remove");
+    assert_eq!(remove.team_id, Some(pay.id));
+    assert_eq!(remove.team.as_deref(), Some("payments"));
+    assert_eq!(json(&remove.before), serde_json::json!({"role": "admin"}));
+    assert_eq!(remove.after, None);
+    let promote = member_entries[1];
+    assert_eq!(json(&promote.before), serde_json::json!({"role": "editor"}));
+    assert_eq!(json(&promote.after), serde_json::json!({"role": "admin"}));
+    assert_eq!(promote.actor_id, Some(ana.id));
+    assert_eq!(promote.actor, "ana");
+    assert_eq!(promote.via, "ui");
+}
+
+async fn apps_and_revisions(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let ops = team(store, "ops").await;
+    let by = actor(&ana);
+
+    let first = new_revision("checkout", &pay, "first");
+    let (app, rev1) = store.create_app(&first, &by).await.expect("create app");
+    assert_eq!(app.name, "checkout");
+    assert_eq!((app.team_id, app.team.as_str()), (pay.id, "payments"));
+    assert_eq!(app.head, 1);
+    assert_eq!(app.description, "checkout service");
+    assert_eq!(app.updated_by, "ana");
+    assert_eq!(rev1.number, 1);
+    assert_eq!(rev1.manifest, first.manifest);
+    assert_eq!(rev1.files, first.files);
+    assert_eq!(rev1.author_id, Some(ana.id));
+    assert_eq!(store.app("checkout").await.expect("app"), Some(app.clone()));
+    assert_eq!(
+        store.revision("checkout", 1).await.expect("rev"),
+        Some(rev1.clone())
+    );
+
+    let dup = store
+        .create_app(&new_revision("checkout", &pay, "again"), &by)
+        .await;
+    assert!(
+        matches!(&dup, Err(StoreError::AlreadyExists(w)) if w == "app checkout"),
+        "{dup:?}"
+    );
+    let mut no_team = new_revision("orphan", &pay, "x");
+    no_team.team_id = pay.id + ops.id + 100;
+    let no_team = store.create_app(&no_team, &by).await;
+    assert!(matches!(no_team, Err(StoreError::NotFound(_))), "{no_team:?}");
+    assert_eq!(store.app("orphan").await.expect("app"), None);
+
+    // Save on the head: revision 2; the app may move team and change description.
+    let mut second = new_revision("checkout", &ops, "second");
+    second.description = "Checkout, now run by ops".into();
+    second.files.clear();
+    let rev2 = store.save_revision(&second, 1, &by).await.expect("save");
+    assert_eq!(rev2.number, 2);
+    assert_eq!(rev2.manifest, second.manifest);
+    let app2 = store.app("checkout").await.expect("app").expect("exists");
+    assert_eq!((app2.head, app2.team_id, app2.team.as_str()), (2, ops.id, "ops"));
+    assert_eq!(app2.description, "Checkout, now run by ops");
+    assert!(app2.updated_at >= app.updated_at);
+    // Old revisions are immutable.
+    assert_eq!(
+        store.revision("checkout", 1).await.expect("rev"),
+        Some(rev1.clone())
+    );
+    assert_eq!(
+        store.revision("checkout", 2).await.expect("rev"),
+        Some(rev2.clone())
+    );
+    assert_eq!(store.revision("checkout", 3).await.expect("rev"), None);
+    assert_eq!(store.revision("nope", 1).await.expect("rev"), None);
+
+    let third = new_revision("checkout", &ops, "third");
+    store.save_revision(&third, 2, &by).await.expect("save 3");
+    let listed = store.revisions("checkout", None, 50).await.expect("revisions");
+    assert_eq!(listed.iter().map(|r| r.number).collect::<Vec<_>>(), vec![3, 2, 1]);
+    assert!(listed.iter().all(|r| r.manifest.is_empty() && r.files.is_empty()));
+    assert_eq!(listed[2].message, "first");
+    assert_eq!(listed[2].author, "ana");
+    let page = store.revisions("checkout", Some(3), 1).await.expect("revisions");
+    assert_eq!(page.iter().map(|r| r.number).collect::<Vec<_>>(), vec![2]);
+
+    let missing = store
+        .save_revision(&new_revision("ghost", &pay, "x"), 1, &by)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    let mut bad_team = new_revision("checkout", &pay, "x");
+    bad_team.team_id = pay.id + ops.id + 100;
+    let bad_team = store.save_revision(&bad_team, 3, &by).await;
+    assert!(matches!(bad_team, Err(StoreError::NotFound(_))), "{bad_team:?}");
+    assert_eq!(store.app("checkout").await.expect("app").map(|a| a.head), Some(3));
+}
+
+async fn stale_base_conflicts(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let by = actor(&ana);
+    store
+        .create_app(&new_revision("checkout", &pay, "one"), &by)
+        .await
+        .expect("create");
+    let two = new_revision("checkout", &pay, "two");
+    let rev2 = store.save_revision(&two, 1, &by).await.expect("save");
+
+    for stale in [1, 0, 7] {
+        let err = store
+            .save_revision(&new_revision("checkout", &pay, "late"), stale, &by)
+            .await;
+        match err {
+            Err(StoreError::Conflict(head)) => assert_eq!(*head, rev2, "conflict carries the whole head"),
+            other => panic!("expected Conflict, got {other:?}"),
+        }
+    }
+    assert_eq!(store.app("checkout").await.expect("app").map(|a| a.head), Some(2));
+    assert_eq!(
+        store
+            .revisions("checkout", None, 10)
+            .await
+            .expect("revisions")
+            .len(),
+        2
+    );
+}
+
+async fn concurrent_savers_from_one_base(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let by = actor(&ana);
+    store
+        .create_app(&new_revision("checkout", &pay, "base"), &by)
+        .await
+        .expect("create");
+
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, by, new) = (
+                store.clone(),
+                by.clone(),
+                new_revision("checkout", &pay, &format!("writer {i}")),
+            );
+            tokio::spawn(async move { (i, store.save_revision(&new, 1, &by).await) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut conflicts = Vec::new();
+    for t in tasks {
+        match t.await.expect("task") {
+            (i, Ok(rev)) => winners.push((i, rev)),
+            (_, Err(StoreError::Conflict(head))) => conflicts.push(*head),
+            (i, Err(e)) => panic!("writer {i}: unexpected {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one saver wins");
+    assert_eq!(conflicts.len(), 7);
+    let (winner, rev) = &winners[0];
+    assert_eq!(rev.number, 2);
+    assert_eq!(rev.message, format!("writer {winner}"));
+    for head in &conflicts {
+        assert_eq!(head, rev, "every loser sees the winner's revision");
+    }
+    let listed = store.revisions("checkout", None, 100).await.expect("revisions");
+    assert_eq!(listed.iter().map(|r| r.number).collect::<Vec<_>>(), vec![2, 1]);
+    let saves = all_audit(store)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "app.save")
+        .count();
+    assert_eq!(saves, 1, "only the winner is audited");
+}
+
+async fn concurrent_savers_that_rebase(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let by = actor(&ana);
+    store
+        .create_app(&new_revision("checkout", &pay, "base"), &by)
+        .await
+        .expect("create");
+
+    // Each writer retries on Conflict from the head it was told about: all eight land, one
+    // after another, none lost.
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, by, new) = (
+                store.clone(),
+                by.clone(),
+                new_revision("checkout", &pay, &format!("writer {i}")),
+            );
+            tokio::spawn(async move {
+                let mut base = 1;
+                for _ in 0..100 {
+                    match store.save_revision(&new, base, &by).await {
+                        Ok(rev) => return rev.number,
+                        Err(StoreError::Conflict(head)) => base = head.number,
+                        Err(e) => panic!("writer {i}: unexpected {e}"),
+                    }
+                }
+                panic!("writer {i} never got through");
+            })
+        })
+        .collect();
+    let mut numbers = BTreeSet::new();
+    for t in tasks {
+        assert!(
+            numbers.insert(t.await.expect("task")),
+            "two writers got one number"
+        );
+    }
+    assert_eq!(numbers, (2..=9).collect::<BTreeSet<i64>>());
+    let listed = store.revisions("checkout", None, 100).await.expect("revisions");
+    assert_eq!(
+        listed.iter().map(|r| r.number).collect::<Vec<_>>(),
+        (1..=9).rev().collect::<Vec<i64>>()
+    );
+    let messages: BTreeSet<String> = listed.iter().map(|r| r.message.clone()).collect();
+    let expected: BTreeSet<String> = (0..8)
+        .map(|i| format!("writer {i}"))
+        .chain(["base".to_owned()])
+        .collect();
+    assert_eq!(messages, expected, "no lost update");
+    assert_eq!(store.app("checkout").await.expect("app").map(|a| a.head), Some(9));
+}
+
+async fn list_apps_filters_and_pages(db: &TestDb) {
+    let store = &db.store;
+    let by = Actor::system();
+    let a = team(store, "alpha").await;
+    let b = team(store, "beta").await;
+    let c = team(store, "gamma").await;
+    let mut made: Vec<(String, i64, String)> = Vec::new(); // name, team, description
+    let descriptions = [
+        "Payments API",
+        "50% off coupons",
+        "500 offers",
+        "under_score job",
+        "back\\slash",
+        "Plain",
+    ];
+    for i in 0..30 {
+        let t = [&a, &b, &c][i % 3];
+        let name = format!("app-{:02}", (i * 7) % 30);
+        let description = format!("{} {i}", descriptions[i % descriptions.len()]);
+        let mut new = new_revision(&name, t, "x");
+        new.description = description.clone();
+        store.create_app(&new, &by).await.expect("create");
+        made.push((name, t.id, description));
+    }
+    made.sort();
+
+    let names = |apps: &[AppSummary]| apps.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+    let expect = |keep: &dyn Fn(&(String, i64, String)) -> bool| {
+        made.iter()
+            .filter(|m| keep(m))
+            .map(|m| m.0.clone())
+            .collect::<Vec<_>>()
+    };
+    let list = |filter: AppFilter| async move { store.list_apps(&filter).await.expect("list") };
+
+    // Everything, by name, in pages.
+    let mut paged = Vec::new();
+    for offset in [0, 10, 20, 30] {
+        let (page, total) = list(AppFilter {
+            limit: 10,
+            offset,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(total, 30);
+        assert_eq!(page.len(), if offset == 30 { 0 } else { 10 });
+        paged.extend(names(&page));
+    }
+    assert_eq!(paged, expect(&|_| true));
+
+    let (page, total) = list(AppFilter {
+        team_ids: Some(vec![a.id, c.id]),
+        limit: 500,
+        ..Default::default()
+    })
+    .await;
+    let want = expect(&|m| m.1 == a.id || m.1 == c.id);
+    assert_eq!((names(&page), total), (want.clone(), want.len() as i64));
+    assert!(
+        page.iter()
+            .all(|p| p.team == if p.team_id == a.id { "alpha" } else { "gamma" })
+    );
+
+    let (page, total) = list(AppFilter {
+        team_ids: Some(vec![]),
+        limit: 500,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!((page.len(), total), (0, 0));
+
+    let (page, total) = list(AppFilter {
+        team: Some("beta".into()),
+        limit: 3,
+        ..Default::default()
+    })
+    .await;
+    let want = expect(&|m| m.1 == b.id);
+    assert_eq!(total, want.len() as i64);
+    assert_eq!(names(&page), want[..3]);
+
+    let (page, total) = list(AppFilter {
+        team_ids: Some(vec![a.id]),
+        team: Some("beta".into()),
+        limit: 500,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!((page.len(), total), (0, 0), "filters combine");
+
+    // Search: case-insensitive, name or description, wildcards literal.
+    for term in ["PAYMENTS", "app-1", "50%", "under_", "_", "%", "back\\s", "zzz"] {
+        let (page, total) = list(AppFilter {
+            search: Some(term.into()),
+            limit: 500,
+            ..Default::default()
+        })
+        .await;
+        let needle = term.to_lowercase();
+        let want = expect(&|m| m.0.to_lowercase().contains(&needle) || m.2.to_lowercase().contains(&needle));
+        assert_eq!(names(&page), want, "search {term:?}");
+        assert_eq!(total, want.len() as i64, "search {term:?}");
+    }
+    let (fifty, _) = list(AppFilter {
+        search: Some("50%".into()),
+        limit: 500,
+        ..Default::default()
+    })
+    .await;
+    assert!(
+        !fifty.is_empty() && fifty.iter().all(|a| a.description.contains("50%")),
+        "% is literal"
+    );
+
+    // Page sizes are clamped to 1..=500.
+    let (page, total) = list(AppFilter::default()).await;
+    assert_eq!((page.len(), total), (1, 30));
+}
+
+async fn delete_app(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let by = actor(&ana);
+    store
+        .create_app(&new_revision("checkout", &pay, "one"), &by)
+        .await
+        .expect("create");
+    let two = new_revision("checkout", &pay, "two");
+    store.save_revision(&two, 1, &by).await.expect("save");
+    store
+        .create_app(&new_revision("other", &pay, "one"), &by)
+        .await
+        .expect("create");
+
+    store.delete_app("checkout", &by).await.expect("delete");
+    assert_eq!(store.app("checkout").await.expect("app"), None);
+    assert_eq!(store.revision("checkout", 1).await.expect("rev"), None);
+    assert!(
+        store
+            .revisions("checkout", None, 10)
+            .await
+            .expect("revisions")
+            .is_empty()
+    );
+    assert!(
+        store.app("other").await.expect("app").is_some(),
+        "other apps stay"
+    );
+    let again = store.delete_app("checkout", &by).await;
+    assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
+
+    let entry = &all_audit(store).await[0];
+    assert_eq!(
+        (entry.action.as_str(), entry.app.as_deref()),
+        ("app.delete", Some("checkout"))
+    );
+    assert_eq!(
+        json(&entry.before),
+        serde_json::json!({"revision": 2, "manifest": two.manifest})
+    );
+    assert_eq!(entry.after, None);
+
+    // The name is free again, and numbering starts over.
+    let (app, rev) = store
+        .create_app(&new_revision("checkout", &pay, "new"), &by)
+        .await
+        .expect("recreate");
+    assert_eq!((app.head, rev.number), (1, 1));
+}
+
+async fn tokens(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let budi = user(store, "budi").await;
+    let pay = team(store, "payments").await;
+    let by = actor(&ana);
+    let now = now_ms();
+
+    let ci = store
+        .create_token("ci", ana.id, pay.id, Role::Editor, b"hash-ci", None, &by)
+        .await
+        .expect("create token");
+    assert_eq!(
+        (ci.name.as_str(), ci.team.as_str(), ci.role, ci.last_used_at),
+        ("ci", "payments", Role::Editor, None)
+    );
+    let dup = store
+        .create_token("ci", ana.id, pay.id, Role::Viewer, b"hash-2", None, &by)
+        .await;
+    assert!(
+        matches!(&dup, Err(StoreError::AlreadyExists(w)) if w == "token ci"),
+        "{dup:?}"
+    );
+    // Another user may use the name.
+    store
+        .create_token(
+            "ci",
+            budi.id,
+            pay.id,
+            Role::Viewer,
+            b"hash-budi",
+            None,
+            &actor(&budi),
+        )
+        .await
+        .expect("same name, other user");
+    let no_team = store
+        .create_token("x", ana.id, pay.id + 100, Role::Viewer, b"hash-x", None, &by)
+        .await;
+    assert!(matches!(no_team, Err(StoreError::NotFound(_))), "{no_team:?}");
+    let no_user = store
+        .create_token(
+            "x",
+            ana.id + budi.id + 100,
+            pay.id,
+            Role::Viewer,
+            b"hash-y",
+            None,
+            &by,
+        )
+        .await;
+    assert!(matches!(no_user, Err(StoreError::NotFound(_))), "{no_user:?}");
+
+    let found = store
+        .token_by_hash(b"hash-ci", now)
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(found.id, ci.id);
+    assert_eq!(found.last_used_at, Some(now));
+    let later = store
+        .token_by_hash(b"hash-ci", now + 5)
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(later.last_used_at, Some(now + 5));
+    assert_eq!(store.token_by_hash(b"unknown", now).await.expect("lookup"), None);
+
+    // Expiry: found before, not at or after.
+    let soon = store
+        .create_token(
+            "soon",
+            ana.id,
+            pay.id,
+            Role::Viewer,
+            b"hash-soon",
+            Some(now + 60_000),
+            &by,
+        )
+        .await
+        .expect("create");
+    assert!(
+        store
+            .token_by_hash(b"hash-soon", now + 59_999)
+            .await
+            .expect("lookup")
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .token_by_hash(b"hash-soon", now + 60_000)
+            .await
+            .expect("lookup"),
+        None
+    );
+    let expired = store
+        .create_token(
+            "old",
+            ana.id,
+            pay.id,
+            Role::Viewer,
+            b"hash-old",
+            Some(now - 1),
+            &by,
+        )
+        .await
+        .expect("create");
+    assert_eq!(store.token_by_hash(b"hash-old", now).await.expect("lookup"), None);
+
+    let live: Vec<i64> = store
+        .tokens_of(ana.id)
+        .await
+        .expect("tokens")
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(live, vec![soon.id, ci.id], "newest first; expired not listed");
+    // An expired token's name can be reused.
+    store
+        .create_token("old", ana.id, pay.id, Role::Viewer, b"hash-old-2", None, &by)
+        .await
+        .expect("reuse expired name");
+    assert_ne!(expired.id, 0);
+
+    // Revocation: only by the owner, once.
+    let wrong_owner = store.revoke_token(ci.id, budi.id, &by).await;
+    assert!(
+        matches!(wrong_owner, Err(StoreError::NotFound(_))),
+        "{wrong_owner:?}"
+    );
+    store.revoke_token(ci.id, ana.id, &by).await.expect("revoke");
+    assert_eq!(store.token_by_hash(b"hash-ci", now).await.expect("lookup"), None);
+    let twice = store.revoke_token(ci.id, ana.id, &by).await;
+    assert!(matches!(twice, Err(StoreError::NotFound(_))), "{twice:?}");
+    assert!(
+        !store
+            .tokens_of(ana.id)
+            .await
+            .expect("tokens")
+            .iter()
+            .any(|t| t.id == ci.id)
+    );
+    store
+        .create_token("ci", ana.id, pay.id, Role::Editor, b"hash-ci-2", None, &by)
+        .await
+        .expect("reuse revoked name");
+
+    let entries = all_audit(store).await;
+    let revoke = entries
+        .iter()
+        .find(|e| e.action == "token.revoke")
+        .expect("revoke audited");
+    assert_eq!(
+        (revoke.team_id, revoke.target.as_str()),
+        (Some(pay.id), "token ci")
+    );
+    for e in &entries {
+        let text = format!("{:?}{:?}", e.before, e.after);
+        assert!(
+            !text.contains("hash-"),
+            "token hashes never reach the audit log: {text}"
+        );
+    }
+}
+
+async fn sessions(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let now = now_ms();
+    store
+        .create_session(b"cookie-1", ana.id, "csrf-1", now + 1000)
+        .await
+        .expect("create");
+    store
+        .create_session(b"cookie-2", ana.id, "csrf-2", now + 1000)
+        .await
+        .expect("create");
+    let s = store
+        .session(b"cookie-1", now)
+        .await
+        .expect("session")
+        .expect("live");
+    assert_eq!(
+        s,
+        Session {
+            user_id: ana.id,
+            csrf: "csrf-1".into(),
+            expires_at: now + 1000
+        }
+    );
+    assert_eq!(
+        store.session(b"cookie-1", now + 1000).await.expect("session"),
+        None,
+        "expired"
+    );
+    assert_eq!(store.session(b"other", now).await.expect("session"), None);
+    let no_user = store
+        .create_session(b"cookie-3", ana.id + 100, "c", now + 1000)
+        .await;
+    assert!(matches!(no_user, Err(StoreError::NotFound(_))), "{no_user:?}");
+
+    store.delete_session(b"cookie-1").await.expect("delete");
+    assert_eq!(store.session(b"cookie-1", now).await.expect("session"), None);
+    assert!(store.session(b"cookie-2", now).await.expect("session").is_some());
+
+    // A new password ends every session of the user.
+    store
+        .set_password(ana.id, "new-hash", &Actor::system())
+        .await
+        .expect("set password");
+    assert_eq!(store.session(b"cookie-2", now).await.expect("session"), None);
+
+    // Expired sessions are forgotten when new ones are made.
+    store
+        .create_session(b"stale", ana.id, "c", now - 1)
+        .await
+        .expect("create");
+    store
+        .create_session(b"fresh", ana.id, "c", now + 1000)
+        .await
+        .expect("create");
+    assert_eq!(
+        store.session(b"stale", i64::MIN).await.expect("session"),
+        None,
+        "expired row deleted"
+    );
+}
+
+async fn audit_log(db: &TestDb) {
+    let store = &db.store;
+    let admin = user(store, "admin").await;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let food = team(store, "food").await;
+    let by = actor(&admin);
+    store
+        .create_app(&new_revision("checkout", &pay, "one"), &by)
+        .await
+        .expect("create");
+    let two = new_revision("checkout", &pay, "two");
+    store.save_revision(&two, 1, &by).await.expect("save");
+    store
+        .create_app(&new_revision("menu", &food, "one"), &by)
+        .await
+        .expect("create");
+    let ana_login = Actor {
+        via: "ui".into(),
+        ..actor(&ana)
+    };
+    store
+        .record(&ana_login, "login", None, None, "user ana")
+        .await
+        .expect("record");
+    store
+        .record(&Actor::system(), "login.failed", None, None, "user eve")
+        .await
+        .expect("record");
+
+    let all = all_audit(store).await;
+    let actions: Vec<&str> = all.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "login.failed",
+            "login",
+            "app.create",
+            "app.save",
+            "app.create",
+            "team.create",
+            "team.create",
+            "user.create",
+            "user.create"
+        ]
+    );
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    assert!(all.windows(2).all(|w| w[0].at >= w[1].at));
+    let user_create = all
+        .iter()
+        .find(|e| e.action == "user.create")
+        .expect("user.create");
+    assert!(
+        !format!("{:?}", user_create.after).contains("hash-of"),
+        "no password hashes"
+    );
+
+    let save = &all[3];
+    assert_eq!(
+        (save.team_id, save.team.as_deref(), save.app.as_deref()),
+        (Some(pay.id), Some("payments"), Some("checkout"))
+    );
+    assert_eq!(save.target, "app checkout rev 2");
+    assert_eq!(save.actor, "admin");
+    assert_eq!(save.actor_id, Some(admin.id));
+    assert_eq!(
+        json(&save.before),
+        serde_json::json!({"revision": 1, "manifest": manifest("checkout", "payments", "one")})
+    );
+    assert_eq!(
+        json(&save.after),
+        serde_json::json!({"revision": 2, "manifest": two.manifest})
+    );
+    let create = &all[4];
+    assert_eq!(create.before, None);
+    assert_eq!(json(&create.after)["revision"], 1);
+
+    // A team member sees the team's entries and their own.
+    let read = |filter: AuditFilter| async move { store.audit(&filter).await.expect("audit") };
+    let for_ana = read(AuditFilter {
+        team_ids: Some(vec![pay.id]),
+        actor_id: Some(ana.id),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    let got: Vec<(&str, Option<i64>)> = for_ana.iter().map(|e| (e.action.as_str(), e.team_id)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("login", None),
+            ("app.save", Some(pay.id)),
+            ("app.create", Some(pay.id)),
+            ("team.create", Some(pay.id))
+        ]
+    );
+    let none = read(AuditFilter {
+        team_ids: Some(vec![]),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert!(none.is_empty());
+    let only_own = read(AuditFilter {
+        team_ids: Some(vec![]),
+        actor_id: Some(ana.id),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        only_own.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["login"]
+    );
+
+    let menu = read(AuditFilter {
+        app: Some("menu".into()),
+        limit: 100,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(menu.iter().map(|e| e.id).collect::<Vec<_>>(), vec![all[2].id]);
+
+    // Cursor pagination.
+    let first = read(AuditFilter {
+        limit: 4,
+        ..Default::default()
+    })
+    .await;
+    let rest = read(AuditFilter {
+        before: Some(first.last().expect("a page").id),
+        limit: 500,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(first.iter().chain(&rest).cloned().collect::<Vec<_>>(), all);
+    let min_one = read(AuditFilter::default()).await;
+    assert_eq!(min_one, all[..1]);
+}
+
+async fn failed_mutations_write_no_audit(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let by = actor(&ana);
+    store
+        .create_app(&new_revision("checkout", &pay, "one"), &by)
+        .await
+        .expect("create");
+    store
+        .save_revision(&new_revision("checkout", &pay, "two"), 1, &by)
+        .await
+        .expect("save");
+    store
+        .save_platform("default", "a: 1\n", None, &by)
+        .await
+        .expect("platform");
+    store
+        .create_token("ci", ana.id, pay.id, Role::Viewer, b"h", None, &by)
+        .await
+        .expect("token");
+    let before = all_audit(store).await;
+
+    let failures = [
+        store
+            .save_revision(&new_revision("checkout", &pay, "late"), 1, &by)
+            .await
+            .err(),
+        store
+            .save_revision(&new_revision("ghost", &pay, "x"), 1, &by)
+            .await
+            .err(),
+        store
+            .create_app(&new_revision("checkout", &pay, "dup"), &by)
+            .await
+            .err(),
+        store.create_user("ana", "Ana", "h", false, &by).await.err(),
+        store.create_team("payments", &by).await.err(),
+        store
+            .create_token("ci", ana.id, pay.id, Role::Viewer, b"h2", None, &by)
+            .await
+            .err(),
+        store.save_platform("default", "a: 2\n", None, &by).await.err(),
+        store.save_platform("default", "a: 2\n", Some(9), &by).await.err(),
+        store.delete_app("ghost", &by).await.err(),
+        store.revoke_token(9999, ana.id, &by).await.err(),
+        store.set_member(pay.id, 9999, Some(Role::Admin), &by).await.err(),
+    ];
+    for (i, f) in failures.iter().enumerate() {
+        assert!(f.is_some(), "mutation {i} should fail");
+    }
+    assert_eq!(
+        all_audit(store).await,
+        before,
+        "failed mutations leave the audit log as it was"
+    );
+    // And they left no half-written data.
+    assert_eq!(store.app("checkout").await.expect("app").map(|a| a.head), Some(2));
+    assert_eq!(store.app("ghost").await.expect("app"), None);
+    assert_eq!(
+        store
+            .platform("default")
+            .await
+            .expect("platform")
+            .map(|p| p.version),
+        Some(1)
+    );
+}
+
+async fn platform_files(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let by = actor(&ana);
+    assert_eq!(store.platform("default").await.expect("read"), None);
+    let v1 = store
+        .save_platform("default", "clusters: {}\n", None, &by)
+        .await
+        .expect("create");
+    assert_eq!((v1.version, v1.updated_by.as_str()), (1, "ana"));
+    assert_eq!(store.platform("default").await.expect("read"), Some(v1.clone()));
+    let dup = store.save_platform("default", "x", None, &by).await;
+    assert!(
+        matches!(&dup, Err(StoreError::AlreadyExists(w)) if w == "platform file default"),
+        "{dup:?}"
+    );
+
+    let v2 = store
+        .save_platform("default", "clusters: {a: 1}\n", Some(1), &by)
+        .await
+        .expect("save");
+    assert_eq!(v2.version, 2);
+    assert_eq!(store.platform("default").await.expect("read"), Some(v2.clone()));
+    match store.save_platform("default", "late", Some(1), &by).await {
+        Err(StoreError::PlatformConflict(current)) => assert_eq!(*current, v2),
+        other => panic!("expected PlatformConflict, got {other:?}"),
+    }
+    let missing = store.save_platform("staging", "x", Some(1), &by).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+
+    // Concurrent editors of one version: one wins.
+    let results = futures_join_all((0..6).map(|i| {
+        let (store, by) = (store.clone(), by.clone());
+        async move {
+            store
+                .save_platform("default", &format!("v: {i}\n"), Some(2), &by)
+                .await
+        }
+    }))
+    .await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(_) | Err(StoreError::PlatformConflict(_))))
+    );
+    assert_eq!(
+        store.platform("default").await.expect("read").map(|p| p.version),
+        Some(3)
+    );
+
+    let saves: Vec<_> = all_audit(store)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "platform.save")
+        .collect();
+    assert_eq!(saves.len(), 3);
+    assert_eq!(
+        json(&saves[1].before),
+        serde_json::json!({"version": 1, "content": "clusters: {}\n"})
+    );
+    assert_eq!(
+        json(&saves[1].after),
+        serde_json::json!({"version": 2, "content": "clusters: {a: 1}\n"})
+    );
+}
+
+async fn ping_and_close(db: &TestDb) {
+    let store = db.reopen().await;
+    store.ping().await.expect("ping");
+    store.close().await;
+    let down = store.ping().await;
+    assert!(matches!(down, Err(StoreError::Unavailable(_))), "{down:?}");
+    db.store.ping().await.expect("other stores unaffected");
+}
+
+// ---- single-engine cases
+
+#[tokio::test]
+async fn postgres_that_is_down_is_unavailable_quickly() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let started = Instant::now();
+    let result = Store::open(&format!("postgres://ojek:secret@127.0.0.1:{port}/ojek")).await;
+    let took = started.elapsed();
+    match result {
+        Err(StoreError::Unavailable(why)) => {
+            assert!(
+                !why.contains("secret"),
+                "the password stays out of messages: {why}"
+            );
+            assert!(
+                why.contains(&port.to_string()),
+                "the message names the server: {why}"
+            );
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[tokio::test]
+async fn in_memory_sqlite_keeps_its_data() {
+    let store = Store::open("sqlite::memory:").await.expect("open");
+    let t = store
+        .create_team("payments", &Actor::system())
+        .await
+        .expect("team");
+    // Several calls, each needing the pool's single connection.
+    for _ in 0..3 {
+        assert_eq!(store.teams().await.expect("teams"), vec![t.clone()]);
+    }
+    let other = Store::open("sqlite::memory:").await.expect("open");
+    assert!(
+        other.teams().await.expect("teams").is_empty(),
+        "each in-memory store is its own database"
+    );
+}
+
+#[tokio::test]
+async fn unknown_urls_are_refused() {
+    let err = Store::open("mysql://localhost/ojek").await;
+    assert!(
+        matches!(err, Err(StoreError::Database(ref m)) if m.contains("unsupported")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_file_is_created_in_wal_mode() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("new.db");
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    store.ping().await.expect("ping");
+    assert!(path.exists());
+    store.create_team("t", &Actor::system()).await.expect("write");
+    assert!(
+        dir.path().join("new.db-wal").exists(),
+        "journal is a write-ahead log"
+    );
+}
