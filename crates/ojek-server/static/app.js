@@ -806,10 +806,13 @@ function initEditor(form) {
       }
       runPreview();
     })().catch((err) => setStatus('error', `the form could not be applied: ${err.message}`));
-    ed.applying = run.finally(() => {
-      if (ed.applying === run) ed.applying = null;
+    // Compare with the promise stored, not with `run`: otherwise `applying` is never cleared
+    // and the submit handler keeps deferring the save to an apply that already finished.
+    const applying = run.finally(() => {
+      if (ed.applying === applying) ed.applying = null;
     });
-    return ed.applying;
+    ed.applying = applying;
+    return applying;
   }
 
   /* ---- saving */
