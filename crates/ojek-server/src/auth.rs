@@ -191,7 +191,8 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
@@ -201,6 +202,13 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// cookie. `Ok(None)`: no credentials; `Err`: bad credentials or the store failed.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
     let now = now_ms();
+    // Any other Authorization scheme is refused rather than ignored: browsers attach cached
+    // Basic/Negotiate credentials on their own, and the CSRF check trusts only Bearer.
+    if headers.contains_key(header::AUTHORIZATION) && bearer(headers).is_none() {
+        return Err(ApiError::unauthorized(
+            "unsupported Authorization header: send `Authorization: Bearer <token>`",
+        ));
+    }
     let (user_id, via) = if let Some(token) = bearer(headers) {
         let Some(t) = state.store.token_by_hash(&secret_hash(token), now).await? else {
             return Err(ApiError::unauthorized("unknown, revoked or expired API token"));
@@ -274,9 +282,10 @@ pub fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Login throttling: after `MAX_FAILURES` failed logins for one user name from one address
-/// (or `MAX_FAILURES * 4` from one address) within `WINDOW`, further attempts get 429 until
-/// the window ends. In memory, per replica.
+/// Login throttling: after `MAX_FAILURES` sign-in attempts that did not succeed for one user
+/// name from one address (or `MAX_FAILURES * 4` from one address) within `WINDOW`, further
+/// attempts get 429 until the window ends. In memory, per replica, keyed by the peer address:
+/// behind a reverse proxy all users share the proxy's address.
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
     failures: Mutex<HashMap<(IpAddr, String), (u32, Instant)>>,
@@ -287,52 +296,47 @@ pub const MAX_FAILURES: u32 = 5;
 /// The throttling window.
 pub const WINDOW: Duration = Duration::from_secs(300);
 
+/// Longest user name kept as a throttling key (longer names are cut).
+const MAX_KEY: usize = 64;
+
+fn key(ip: IpAddr, user: &str) -> (IpAddr, String) {
+    let user: String = user.chars().take(MAX_KEY).collect::<String>().to_lowercase();
+    (ip, user)
+}
+
 impl LoginLimiter {
-    fn key_counts(&self, ip: IpAddr, user: &str, now: Instant) -> (u32, u32, Duration) {
+    /// Counts a sign-in attempt before the password is checked, so parallel attempts cannot
+    /// slip past the limit; `Err(seconds)` when this address or user name must wait.
+    /// [`succeeded`](Self::succeeded) forgets the attempts of a successful sign-in.
+    pub fn attempt(&self, ip: IpAddr, user: &str) -> Result<(), u64> {
+        let now = Instant::now();
+        let k = key(ip, user);
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, (_, start)| now.duration_since(*start) < WINDOW);
         let mut per_ip = 0;
         let mut wait = Duration::ZERO;
-        let mut per_user = 0;
-        for ((i, u), (n, start)) in map.iter() {
-            if *i == ip {
-                per_ip += n;
-                let left = WINDOW.saturating_sub(now.duration_since(*start));
-                if u == user {
-                    per_user = *n;
-                    wait = wait.max(left);
-                } else if per_ip >= MAX_FAILURES * 4 {
-                    wait = wait.max(left);
-                }
-            }
+        for (_, (n, start)) in map.iter().filter(|((i, _), _)| *i == ip) {
+            per_ip += n;
+            wait = wait.max(WINDOW.saturating_sub(now.duration_since(*start)));
         }
-        (per_user, per_ip, wait)
-    }
-
-    /// `Err(seconds)` when this address/user must wait.
-    pub fn check(&self, ip: IpAddr, user: &str) -> Result<(), u64> {
-        let user = user.to_ascii_lowercase();
-        let (per_user, per_ip, wait) = self.key_counts(ip, &user, Instant::now());
+        let per_user = map.get(&k).map_or(0, |(n, _)| *n);
         if per_user >= MAX_FAILURES || per_ip >= MAX_FAILURES * 4 {
-            Err(wait.as_secs().max(1))
-        } else {
-            Ok(())
+            let left = map
+                .get(&k)
+                .filter(|_| per_ip < MAX_FAILURES * 4)
+                .map_or(wait, |(_, start)| {
+                    WINDOW.saturating_sub(now.duration_since(*start))
+                });
+            return Err(left.as_secs().max(1));
         }
+        map.entry(k).or_insert((0, now)).0 += 1;
+        Ok(())
     }
 
-    /// Records a failed login.
-    pub fn failed(&self, ip: IpAddr, user: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let e = map
-            .entry((ip, user.to_ascii_lowercase()))
-            .or_insert((0, Instant::now()));
-        e.0 += 1;
-    }
-
-    /// Clears the failures of a user after a successful login.
+    /// Forgets the attempts of a user after a successful sign-in.
     pub fn succeeded(&self, ip: IpAddr, user: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&(ip, user.to_ascii_lowercase()));
+        map.remove(&key(ip, user));
     }
 }
 
@@ -345,15 +349,14 @@ mod tests {
         let l = LoginLimiter::default();
         let ip: IpAddr = [127, 0, 0, 1].into();
         for _ in 0..MAX_FAILURES {
-            assert!(l.check(ip, "ana").is_ok());
-            l.failed(ip, "ana");
+            assert!(l.attempt(ip, "ana").is_ok());
         }
-        let wait = l.check(ip, "ANA").expect_err("blocked");
+        let wait = l.attempt(ip, "ANA").expect_err("blocked");
         assert!(wait > 0 && wait <= WINDOW.as_secs());
         // Another user from the same address is not blocked yet.
-        assert!(l.check(ip, "budi").is_ok());
+        assert!(l.attempt(ip, "budi").is_ok());
         l.succeeded(ip, "ana");
-        assert!(l.check(ip, "ana").is_ok());
+        assert!(l.attempt(ip, "ana").is_ok());
     }
 
     #[test]
@@ -361,10 +364,24 @@ mod tests {
         let l = LoginLimiter::default();
         let ip: IpAddr = [10, 0, 0, 9].into();
         for i in 0..MAX_FAILURES * 4 {
-            l.failed(ip, &format!("user{i}"));
+            assert!(l.attempt(ip, &format!("user{i}")).is_ok());
         }
-        assert!(l.check(ip, "someone-else").is_err());
-        assert!(l.check([10, 0, 0, 8].into(), "someone-else").is_ok());
+        assert!(l.attempt(ip, "someone-else").is_err());
+        assert!(l.attempt([10, 0, 0, 8].into(), "someone-else").is_ok());
+    }
+
+    #[test]
+    fn limiter_counts_attempts_before_the_password_check() {
+        // Attempts in flight count: the sixth is refused even if none has failed yet.
+        let l = LoginLimiter::default();
+        let ip: IpAddr = [127, 0, 0, 2].into();
+        let results: Vec<bool> = (0..60).map(|_| l.attempt(ip, "admin").is_ok()).collect();
+        assert_eq!(results.iter().filter(|ok| **ok).count(), MAX_FAILURES as usize);
+        // Very long names are cut to a bounded key.
+        let long = "x".repeat(100_000);
+        assert!(l.attempt(ip, &long).is_ok());
+        let map = l.failures.lock().expect("lock");
+        assert!(map.keys().all(|(_, u)| u.len() <= MAX_KEY));
     }
 
     #[test]

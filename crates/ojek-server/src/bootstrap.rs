@@ -89,18 +89,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     Ok(AppState::new(store, config))
 }
 
-/// A database URL without its password.
+/// A database URL without its password, for messages.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
+    ojek_store::redact_url(url)
 }
 
 async fn first_start(store: &Store, config: &Config) -> anyhow::Result<()> {
@@ -207,6 +198,7 @@ pub async fn load_demo(store: &Store) -> anyhow::Result<()> {
             manifest: text.to_string(),
             files,
             message: format!("Import {file} from the examples"),
+            expected_team_id: None,
         };
         match store.create_app(&new, &actor).await {
             Ok(_) | Err(StoreError::AlreadyExists(_)) => {}
@@ -233,6 +225,10 @@ mod tests {
         );
         assert_eq!(redact("postgres://db/ojek"), "postgres://db/ojek");
         assert_eq!(redact("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
+        assert_eq!(
+            redact("postgres://db/ojek?sslmode=require&password=s3cret&sslpassword=k"),
+            "postgres://db/ojek?sslmode=require&password=***&sslpassword=***"
+        );
     }
 
     #[test]

@@ -124,6 +124,7 @@ impl From<StoreError> for ApiError {
                 format!("{what} already exists"),
             ),
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            StoreError::InvalidInput(m) => ApiError::bad_request(m),
             StoreError::Database(m) | StoreError::Corrupt(m) => {
                 tracing::error!("database error: {m}");
                 ApiError::new(

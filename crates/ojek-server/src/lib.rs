@@ -77,19 +77,25 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 /// Requests that change state with a session cookie must carry the session's CSRF token, in
 /// the `X-CSRF-Token` header (scripts) or a `csrf` form field (HTML forms), and must not come
-/// from another origin. Bearer-token requests are not affected (browsers never add them).
+/// from another origin. Bearer-token requests are not affected (browsers never add them; any
+/// other `Authorization` scheme is refused by authentication).
 async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !is_unsafe(req.method()) || req.headers().contains_key(header::AUTHORIZATION) {
+    if !is_unsafe(req.method()) || auth::bearer(req.headers()).is_some() {
         return next.run(req).await;
     }
-    if let (Some(origin), Some(host)) = (
-        req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-        req.headers().get(header::HOST).and_then(|v| v.to_str().ok()),
-    ) {
-        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-        if origin != "null" && origin_host != host {
-            return ApiError::forbidden("cross-origin request refused").into_response();
-        }
+    // Requests from another origin never change state (sign-in included). Browsers send
+    // `Origin` on cross-origin posts (`null` from sandboxed frames and some redirects);
+    // `Referer` is the fallback when it is missing.
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .or_else(|| req.headers().get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    if let Some(origin) = origin
+        && !same_origin(origin, host)
+    {
+        return ApiError::forbidden("cross-origin request refused").into_response();
     }
     let Some(token) = cookie(req.headers(), SESSION_COOKIE).map(str::to_owned) else {
         return next.run(req).await;
@@ -140,6 +146,15 @@ async fn csrf_guard(State(state): State<AppState>, req: Request, next: Next) -> 
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
+/// True if `origin` (an `Origin` value or a `Referer` URL) names this server's host.
+fn same_origin(origin: &str, host: Option<&str>) -> bool {
+    let Some((_, rest)) = origin.split_once("://") else {
+        return false; // `null`, or not a URL
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
+}
+
 /// One field of an `application/x-www-form-urlencoded` body.
 pub fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).ok()?;
@@ -176,4 +191,25 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Server { addr, state, handle })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+
+    #[test]
+    fn same_origin_compares_the_authority() {
+        assert!(same_origin("http://127.0.0.1:8080", Some("127.0.0.1:8080")));
+        assert!(same_origin(
+            "https://ojek.example/apps/x?y=1",
+            Some("ojek.example")
+        ));
+        assert!(!same_origin("null", Some("ojek.example")));
+        assert!(!same_origin("https://evil.example", Some("ojek.example")));
+        assert!(!same_origin(
+            "https://ojek.example.evil.example",
+            Some("ojek.example")
+        ));
+        assert!(!same_origin("https://ojek.example", None));
+    }
 }

@@ -34,6 +34,7 @@ both!(
     explain_validate_preview,
     teams_users_tokens,
     bad_input,
+    scopes_moves_and_origins,
 );
 
 // ---- fixtures
@@ -1875,4 +1876,176 @@ async fn database_down_postgres() {
     let saved = save(&eve_token, "durable", &v2, 1).await.expect(200);
     assert_eq!(saved["revision"]["number"], 2);
     drop(s);
+}
+
+/// Regressions from the security review: a token's audit view is its team only; tokens do not
+/// manage tokens; `/api/me` by token names only the token's team; other `Authorization`
+/// schemes are refused (never a silent fall back to the cookie without CSRF); moving an app
+/// needs admin in the team it leaves and is audited there; `Origin: null` is cross-origin;
+/// NUL characters and extreme numbers are client errors.
+async fn scopes_moves_and_origins(db: Db) {
+    let Some(f) = fixture(db).await else { return };
+    // ann (alpha admin) also edits beta, and saves an app there.
+    let beta =
+        f.s.store()
+            .team_by_name("beta")
+            .await
+            .expect("store")
+            .expect("beta");
+    f.s.member(&beta, &f.ann, Role::Editor).await;
+    let ann_beta = f.s.bearer(&f.s.token(&f.ann, &beta, Role::Editor, None).await);
+    create(
+        &ann_beta,
+        &manifest("beta-app", "beta", "registry.example/beta:1", 1),
+    )
+    .await;
+    save(
+        &ann_beta,
+        "beta-app",
+        &manifest("beta-app", "beta", "registry.example/beta:2", 1),
+        1,
+    )
+    .await
+    .expect(200);
+    // Her alpha token sees none of it in the audit log, though she is the actor.
+    let audit = f.ann_token.get("/api/audit").await.expect(200);
+    let entries = audit["entries"].as_array().expect("entries");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["app"] != "beta-app" && e["team"] != "beta"),
+        "alpha token sees beta entries: {audit}"
+    );
+    // Tokens neither list nor revoke tokens; /api/me shows only the token's team.
+    f.ann_token
+        .get("/api/tokens")
+        .await
+        .expect_error(403, "forbidden");
+    let beta_id =
+        f.s.token_id(&f.s.token(&f.ann, &beta, Role::Viewer, None).await)
+            .await;
+    f.ann_token
+        .delete(&format!("/api/tokens/{beta_id}"))
+        .await
+        .expect_error(403, "forbidden");
+    let me = f.ann_token.get("/api/me").await.expect(200);
+    assert_eq!(me["teams"], json!([{ "team": "alpha", "role": "admin" }]), "{me}");
+
+    // A session with a Basic header and no CSRF token: refused, nothing created.
+    let ann_session = f.s.session(&f.ann).await;
+    let common::Auth::Session { cookie, .. } = &ann_session.auth else {
+        panic!("a session")
+    };
+    let r = ann_session.send(
+        ann_session
+            .without_csrf()
+            .request(Method::POST, "/api/tokens")
+            .header("authorization", "Basic Zm9vOmJhcg==")
+            .json(&json!({ "name": "sneaky", "team": "alpha", "role": "admin" })),
+    );
+    let r = r.await;
+    assert!(matches!(r.status.as_u16(), 401 | 403), "{}: {}", r.status, r.text);
+    assert!(!cookie.is_empty());
+    let tokens = ann_session.get("/api/tokens").await.expect(200);
+    assert!(
+        tokens["tokens"]
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .all(|t| t["name"] != "sneaky"),
+        "{tokens}"
+    );
+
+    // Moving: an editor of the source team may not; an admin may, and both teams see it.
+    create(
+        &f.eve_token,
+        &manifest("mover", "alpha", "registry.example/m:1", 1),
+    )
+    .await;
+    let eve_beta = {
+        f.s.member(&beta, &f.eve, Role::Editor).await;
+        f.s.session(&f.eve).await
+    };
+    save(
+        &eve_beta,
+        "mover",
+        &manifest("mover", "beta", "registry.example/m:1", 1),
+        1,
+    )
+    .await
+    .expect_error(403, "forbidden");
+    assert_eq!(
+        f.s.store().app("mover").await.expect("store").expect("app").team,
+        "alpha"
+    );
+    save(
+        &ann_session,
+        "mover",
+        &manifest("mover", "beta", "registry.example/m:1", 1),
+        1,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        f.s.store().app("mover").await.expect("store").expect("app").team,
+        "beta"
+    );
+    let alpha_audit = f.vic_token.get("/api/audit").await.expect(200);
+    assert!(
+        alpha_audit["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["action"] == "app.move" && e["app"] == "mover"),
+        "alpha's readers see the move: {alpha_audit}"
+    );
+
+    // Origin: null is cross-origin, for sign-in too.
+    let r =
+        f.s.anonymous()
+            .send(
+                f.s.anonymous()
+                    .request(Method::POST, "/login")
+                    .header("origin", "null")
+                    .form(&[("username", "ann"), ("password", common::PASSWORD)]),
+            )
+            .await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text);
+    assert!(r.header("set-cookie").is_none());
+
+    // Extreme numbers are not a panic.
+    let r = f
+        .eve_token
+        .get("/api/apps/mover/diff?to=-9223372036854775808")
+        .await;
+    assert!(
+        r.status.is_client_error() || r.status.is_success(),
+        "{}: {}",
+        r.status,
+        r.text
+    );
+    // NUL characters: a client error on both engines (PostgreSQL text cannot hold them).
+    let r = f.eve_token.get("/api/apps?q=a%00b").await;
+    assert!(
+        r.status.as_u16() == 200 || r.status.as_u16() == 400,
+        "{}: {}",
+        r.status,
+        r.text
+    );
+    let r = save(
+        &f.eve_token,
+        "alpha-nul",
+        &manifest("alpha-nul", "alpha", "x:1", 1),
+        1,
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 404, "{}", r.text);
+    let r = f
+        .eve_token
+        .post(
+            "/api/apps",
+            &json!({ "manifest": manifest("nul-app", "alpha", "x:1", 1), "message": "a\u{0}b" }),
+        )
+        .await;
+    assert!(matches!(r.status.as_u16(), 201 | 400), "{}: {}", r.status, r.text);
 }

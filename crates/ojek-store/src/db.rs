@@ -37,7 +37,7 @@ impl Target {
         let Some(rest) = url.strip_prefix("sqlite:") else {
             return Err(StoreError::Database(format!(
                 "unsupported database URL {}: use sqlite:///path/ojek.db or postgres://user:pw@host/db",
-                redact(url)
+                redact_url(url)
             )));
         };
         let rest = rest.strip_prefix("//").unwrap_or(rest);
@@ -94,7 +94,7 @@ pub(crate) async fn open(url: &str) -> Result<(AnyPool, DbKind)> {
         }
     }
     .map_err(|e| match map(e) {
-        StoreError::Unavailable(why) => StoreError::Unavailable(format!("{}: {why}", redact(url))),
+        StoreError::Unavailable(why) => StoreError::Unavailable(format!("{}: {why}", redact_url(url))),
         other => other,
     })?;
 
@@ -131,18 +131,32 @@ fn sqlite_options(options: AnyPoolOptions) -> AnyPoolOptions {
     })
 }
 
-/// A URL fit for error messages: the password replaced by `***`.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+/// A database URL fit for messages: the password (in `user:password@` or a `password=`
+/// parameter) replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
+    let mut out = match (base.find("://"), base.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match base[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &base[..s + 3], &base[at..]),
+            None => base.to_string(),
+        },
+        _ => base.to_string(),
     };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    if let Some(q) = query {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.to_ascii_lowercase().contains("password") => format!("{k}=***"),
+                _ => kv.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 #[cfg(test)]
@@ -186,9 +200,9 @@ mod tests {
     #[test]
     fn redacts_passwords() {
         assert_eq!(
-            redact("postgres://ojek:secret@db:5432/ojek"),
+            redact_url("postgres://ojek:secret@db:5432/ojek"),
             "postgres://ojek:***@db:5432/ojek"
         );
-        assert_eq!(redact("postgres://db/ojek"), "postgres://db/ojek");
+        assert_eq!(redact_url("postgres://db/ojek"), "postgres://db/ojek");
     }
 }

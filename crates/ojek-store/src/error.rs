@@ -14,6 +14,9 @@ pub enum StoreError {
     /// The platform file was changed since the base version.
     #[error("platform file {} was changed (now at version {})", .0.name, .0.version)]
     PlatformConflict(Box<PlatformFile>),
+    /// The database refused a value (PostgreSQL text cannot hold NUL characters): HTTP 400.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
     /// A unique name is taken.
     #[error("{0} already exists")]
     AlreadyExists(String),
@@ -47,6 +50,9 @@ pub(crate) fn map(e: sqlx::Error) -> StoreError {
         E::Database(db) => {
             if db.is_unique_violation() {
                 StoreError::AlreadyExists(db.message().to_owned())
+            } else if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                // PostgreSQL text cannot hold NUL (or bytes invalid in the encoding).
+                StoreError::InvalidInput("text must not contain NUL characters".to_owned())
             } else if is_unavailable_code(db.as_ref()) {
                 StoreError::Unavailable(db.message().to_owned())
             } else {

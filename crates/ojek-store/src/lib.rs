@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 mod db;
 mod error;
 mod rows;
+pub use db::redact_url;
 pub use error::StoreError;
 
 /// Result of store operations.
@@ -192,6 +193,10 @@ pub struct NewRevision {
     pub files: std::collections::BTreeMap<String, String>,
     /// Message.
     pub message: String,
+    /// For saves: the team the caller found (and was authorised for) the app in. The save
+    /// fails with `NotFound` if the app is no longer in that team; if `team_id` differs, the
+    /// move is also audited (`app.move`) for this team. `None`: no check (creation, system).
+    pub expected_team_id: Option<i64>,
 }
 
 /// A platform file, versioned like an app (one row per name; edits need the base version).
@@ -248,7 +253,7 @@ pub struct AuditEntry {
     /// How (`ui`, `api`, `token:…`, `system`).
     pub via: String,
     /// What: `app.create`, `app.save`, `app.delete`, `team.create`, `member.set`,
-    /// `member.remove`, `user.create`, `user.password`, `token.create`, `token.revoke`,
+    /// `member.remove`, `app.move`, `user.create`, `user.password`, `token.create`, `token.revoke`,
     /// `platform.save`, `login`, `login.failed`, `logout`.
     pub action: String,
     /// The team concerned (for team-scoped reading), if any.

@@ -63,6 +63,12 @@ pub(crate) fn contains_pattern(term: &str) -> String {
     out
 }
 
+/// What app search matches: name and description, lower-cased (full Unicode, in Rust, so
+/// both engines agree).
+pub(crate) fn search_text(name: &str, description: &str) -> String {
+    format!("{}\n{}", name, description).to_lowercase()
+}
+
 /// Page sizes: at least 1, at most 500.
 pub(crate) fn page_size(limit: i64) -> i64 {
     limit.clamp(1, 500)

@@ -232,11 +232,14 @@ impl Store {
     ) -> Result<()> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let team: Option<String> = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")
-            .bind(team_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map)?;
+        // A no-op update locks the team row: concurrent membership changes of one team run one
+        // after the other, so each reads the role the previous one wrote.
+        let team: Option<String> =
+            sqlx::query_scalar("UPDATE teams SET name = name WHERE id = $1 RETURNING name")
+                .bind(team_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map)?;
         let team = team.ok_or_else(|| StoreError::NotFound(format!("team {team_id}")))?;
         let username: Option<String> = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
             .bind(user_id)
@@ -399,11 +402,14 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(map)?;
-        let team: Option<String> = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")
-            .bind(team_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map)?;
+        // A no-op update locks the team row: concurrent membership changes of one team run one
+        // after the other, so each reads the role the previous one wrote.
+        let team: Option<String> =
+            sqlx::query_scalar("UPDATE teams SET name = name WHERE id = $1 RETURNING name")
+                .bind(team_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map)?;
         let team = team.ok_or_else(|| StoreError::NotFound(format!("team {team_id}")))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_tokens (name, user_id, team_id, role, token_hash, created_at, expires_at) \
@@ -528,12 +534,13 @@ impl Store {
             .map_err(map)?;
         let team = team.ok_or_else(|| StoreError::NotFound(format!("team {}", new.team_id)))?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO apps (name, team_id, description, head, created_at, updated_at, updated_by) \
-             VALUES ($1, $2, $3, 1, $4, $4, $5) RETURNING id",
+            "INSERT INTO apps (name, team_id, description, search, head, created_at, updated_at, updated_by) \
+             VALUES ($1, $2, $3, $4, 1, $5, $5, $6) RETURNING id",
         )
         .bind(&new.app)
         .bind(new.team_id)
         .bind(&new.description)
+        .bind(rows::search_text(&new.app, &new.description))
         .bind(now)
         .bind(&actor.name)
         .fetch_one(&mut *tx)
@@ -552,7 +559,7 @@ impl Store {
             app: Some(&new.app),
             target: format!("app {} rev 1", new.app),
             before: None,
-            after: Some(json!({"revision": 1, "manifest": new.manifest})),
+            after: Some(revision_state(1, &new.manifest, &files)),
         };
         append_audit(&mut tx, actor, now, audit).await?;
         tx.commit().await.map_err(map)?;
@@ -578,19 +585,34 @@ impl Store {
         let mut tx = self.begin_write().await?;
         // The compare-and-set: of concurrent savers from one base, exactly one matches `head`
         // (PostgreSQL re-checks the condition after waiting for the row lock).
-        let updated: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE apps SET head = head + 1, team_id = $1, description = $2, updated_at = $3, updated_by = $4 \
-             WHERE name = $5 AND head = $6 RETURNING id, head",
-        )
-        .bind(new.team_id)
-        .bind(&new.description)
-        .bind(now)
-        .bind(&actor.name)
-        .bind(&new.app)
-        .bind(base)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(|e| {
+        // With `expected_team_id`, the app must still be in the team the caller was
+        // authorised for (it may have been moved, or deleted and re-created by another team).
+        let team_guard = if new.expected_team_id.is_some() {
+            " AND team_id = $7"
+        } else {
+            ""
+        };
+        let search_param = if new.expected_team_id.is_some() {
+            "$8"
+        } else {
+            "$7"
+        };
+        let sql = format!(
+            "UPDATE apps SET head = head + 1, team_id = $1, description = $2, updated_at = $3, updated_by = $4, \
+             search = {search_param} WHERE name = $5 AND head = $6{team_guard} RETURNING id, head"
+        );
+        let mut update = sqlx::query_as(&sql)
+            .bind(new.team_id)
+            .bind(&new.description)
+            .bind(now)
+            .bind(&actor.name)
+            .bind(&new.app)
+            .bind(base);
+        if let Some(team) = new.expected_team_id {
+            update = update.bind(team);
+        }
+        update = update.bind(rows::search_text(&new.app, &new.description));
+        let updated: Option<(i64, i64)> = update.fetch_optional(&mut *tx).await.map_err(|e| {
             if is_foreign_key_violation(&e) {
                 StoreError::NotFound(format!("team {}", new.team_id))
             } else {
@@ -598,12 +620,12 @@ impl Store {
             }
         })?;
         let Some((app_id, number)) = updated else {
-            let head: Option<i64> = sqlx::query_scalar("SELECT head FROM apps WHERE name = $1")
+            let found: Option<(i64, i64)> = sqlx::query_as("SELECT head, team_id FROM apps WHERE name = $1")
                 .bind(&new.app)
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(map)?;
-            let Some(head) = head else {
+            let Some((head, _)) = found.filter(|(_, t)| new.expected_team_id.is_none_or(|e| e == *t)) else {
                 return Err(StoreError::NotFound(format!("app {}", new.app)));
             };
             let current = fetch_revision(&mut tx, &new.app, head)
@@ -612,8 +634,8 @@ impl Store {
             return Err(StoreError::Conflict(Box::new(current)));
         };
         // Revisions never change, so the base read here is the one the new revision replaces.
-        let before: Option<String> =
-            sqlx::query_scalar("SELECT manifest FROM revisions WHERE app_id = $1 AND number = $2")
+        let before: Option<(String, String)> =
+            sqlx::query_as("SELECT manifest, files FROM revisions WHERE app_id = $1 AND number = $2")
                 .bind(app_id)
                 .bind(base)
                 .fetch_optional(&mut *tx)
@@ -625,10 +647,31 @@ impl Store {
             team_id: Some(new.team_id),
             app: Some(&new.app),
             target: format!("app {} rev {number}", new.app),
-            before: before.map(|m| json!({"revision": base, "manifest": m})),
-            after: Some(json!({"revision": number, "manifest": new.manifest})),
+            before: before.map(|(m, f)| revision_state(base, &m, &f)),
+            after: Some(revision_state(number, &new.manifest, &files)),
         };
         append_audit(&mut tx, actor, now, audit).await?;
+        // A move is also recorded for the team the app leaves, so its readers see where it went.
+        if let Some(from) = new.expected_team_id.filter(|t| *t != new.team_id) {
+            let target_team: Option<String> = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")
+                .bind(new.team_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map)?;
+            let moved = Audit {
+                action: "app.move",
+                team_id: Some(from),
+                app: Some(&new.app),
+                target: format!(
+                    "app {} rev {number} moved to team {}",
+                    new.app,
+                    target_team.unwrap_or_else(|| new.team_id.to_string())
+                ),
+                before: None,
+                after: None,
+            };
+            append_audit(&mut tx, actor, now, moved).await?;
+        }
         tx.commit().await.map_err(map)?;
         Ok(revision)
     }
@@ -659,9 +702,7 @@ impl Store {
         }
         if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
             let p = params.push(Param::Text(rows::contains_pattern(search)));
-            conds.push(format!(
-                "(LOWER(a.name) LIKE {p} ESCAPE '\\' OR LOWER(a.description) LIKE {p} ESCAPE '\\')"
-            ));
+            conds.push(format!("a.search LIKE {p} ESCAPE '\\'"));
         }
         let from = format!(
             "FROM apps a JOIN teams t ON t.id = a.team_id{}",
@@ -690,7 +731,7 @@ impl Store {
         Ok((apps, total))
     }
     /// Deletes an app and its revisions (audited `app.delete`, before = last manifest).
-    pub async fn delete_app(&self, name: &str, actor: &Actor) -> Result<()> {
+    pub async fn delete_app(&self, name: &str, expected_team_id: Option<i64>, actor: &Actor) -> Result<()> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         // A no-op update locks the row, so no save can slip in between reading the head and
@@ -701,9 +742,11 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(map)?;
-        let (app_id, team_id, head) = row.ok_or_else(|| StoreError::NotFound(format!("app {name}")))?;
-        let manifest: Option<String> =
-            sqlx::query_scalar("SELECT manifest FROM revisions WHERE app_id = $1 AND number = $2")
+        let (app_id, team_id, head) = row
+            .filter(|(_, team, _)| expected_team_id.is_none_or(|t| t == *team))
+            .ok_or_else(|| StoreError::NotFound(format!("app {name}")))?;
+        let last: Option<(String, String)> =
+            sqlx::query_as("SELECT manifest, files FROM revisions WHERE app_id = $1 AND number = $2")
                 .bind(app_id)
                 .bind(head)
                 .fetch_optional(&mut *tx)
@@ -724,7 +767,7 @@ impl Store {
             team_id: Some(team_id),
             app: Some(name),
             target: format!("app {name}"),
-            before: manifest.map(|m| json!({"revision": head, "manifest": m})),
+            before: last.map(|(m, f)| revision_state(head, &m, &f)),
             after: None,
         };
         append_audit(&mut tx, actor, now, audit).await?;
@@ -876,7 +919,12 @@ impl Store {
                 either.push(format!("au.team_id IN ({})", list.join(", ")));
             }
             if let Some(actor) = filter.actor_id {
-                either.push(format!("au.actor_id = {}", params.push(Param::Int(actor))));
+                // Entries about the reader that belong to no team (sign-ins, tokens). Their
+                // entries in teams they can no longer read stay hidden.
+                either.push(format!(
+                    "(au.actor_id = {} AND au.team_id IS NULL)",
+                    params.push(Param::Int(actor))
+                ));
             }
             if either.is_empty() {
                 return Ok(Vec::new());
@@ -979,6 +1027,13 @@ async fn fetch_revision(conn: &mut AnyConnection, app: &str, number: i64) -> Res
         .await
         .map_err(map)?;
     row.as_ref().map(rows::revision).transpose()
+}
+
+/// A revision's state for the audit log: number, manifest and `fromFile` files.
+fn revision_state(number: i64, manifest: &str, files_json: &str) -> serde_json::Value {
+    let files: serde_json::Value =
+        serde_json::from_str(files_json).unwrap_or_else(|_| serde_json::Value::String(files_json.into()));
+    json!({"revision": number, "manifest": manifest, "files": files})
 }
 
 fn files_json(new: &NewRevision) -> Result<String> {

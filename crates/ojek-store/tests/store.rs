@@ -183,6 +183,8 @@ scenarios!(
     concurrent_savers_that_rebase,
     list_apps_filters_and_pages,
     delete_app,
+    team_guards_and_moves,
+    search_folds_unicode,
     tokens,
     sessions,
     audit_log,
@@ -218,6 +220,7 @@ fn new_revision(app: &str, team: &Team, note: &str) -> NewRevision {
         manifest: manifest(app, &team.name, note),
         files: BTreeMap::from([("config/app.toml".to_owned(), format!("note = \"{note}\"\n"))]),
         message: note.into(),
+        expected_team_id: None,
     }
 }
 
@@ -799,7 +802,7 @@ async fn delete_app(db: &TestDb) {
         .await
         .expect("create");
 
-    store.delete_app("checkout", &by).await.expect("delete");
+    store.delete_app("checkout", None, &by).await.expect("delete");
     assert_eq!(store.app("checkout").await.expect("app"), None);
     assert_eq!(store.revision("checkout", 1).await.expect("rev"), None);
     assert!(
@@ -813,7 +816,7 @@ async fn delete_app(db: &TestDb) {
         store.app("other").await.expect("app").is_some(),
         "other apps stay"
     );
-    let again = store.delete_app("checkout", &by).await;
+    let again = store.delete_app("checkout", None, &by).await;
     assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
 
     let entry = &all_audit(store).await[0];
@@ -823,7 +826,7 @@ async fn delete_app(db: &TestDb) {
     );
     assert_eq!(
         json(&entry.before),
-        serde_json::json!({"revision": 2, "manifest": two.manifest})
+        serde_json::json!({"revision": 2, "manifest": two.manifest, "files": two.files})
     );
     assert_eq!(entry.after, None);
 
@@ -1130,11 +1133,15 @@ async fn audit_log(db: &TestDb) {
     assert_eq!(save.actor_id, Some(admin.id));
     assert_eq!(
         json(&save.before),
-        serde_json::json!({"revision": 1, "manifest": manifest("checkout", "payments", "one")})
+        serde_json::json!({
+            "revision": 1,
+            "manifest": manifest("checkout", "payments", "one"),
+            "files": {"config/app.toml": "note = \"one\"\n"},
+        })
     );
     assert_eq!(
         json(&save.after),
-        serde_json::json!({"revision": 2, "manifest": two.manifest})
+        serde_json::json!({"revision": 2, "manifest": two.manifest, "files": two.files})
     );
     let create = &all[4];
     assert_eq!(create.before, None);
@@ -1247,7 +1254,7 @@ async fn failed_mutations_write_no_audit(db: &TestDb) {
             .err(),
         store.save_platform("default", "a: 2\n", None, &by).await.err(),
         store.save_platform("default", "a: 2\n", Some(9), &by).await.err(),
-        store.delete_app("ghost", &by).await.err(),
+        store.delete_app("ghost", None, &by).await.err(),
         store.revoke_token(9999, ana.id, &by).await.err(),
         store.set_member(pay.id, 9999, Some(Role::Admin), &by).await.err(),
     ];
@@ -1418,4 +1425,91 @@ async fn sqlite_file_is_created_in_wal_mode() {
         dir.path().join("new.db-wal").exists(),
         "journal is a write-ahead log"
     );
+}
+
+/// Saves and deletes name the team the caller was authorised for: an app that has moved (or
+/// was re-created by another team) is not touched. A move is audited for both teams, and an
+/// actor's entries in a team are only visible to that team's readers.
+async fn team_guards_and_moves(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let food = team(store, "gofood").await;
+    let by = actor(&ana);
+    store
+        .create_app(&new_revision("checkout", &pay, "one"), &by)
+        .await
+        .expect("create");
+    let audit_len = all_audit(store).await.len();
+
+    // The caller thinks the app is in gofood: refused, nothing written.
+    let mut wrong = new_revision("checkout", &pay, "two");
+    wrong.expected_team_id = Some(food.id);
+    let r = store.save_revision(&wrong, 1, &by).await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    assert_eq!(store.app("checkout").await.expect("app").expect("exists").head, 1);
+    assert_eq!(all_audit(store).await.len(), audit_len);
+
+    // A move from payments to gofood: saved, audited for both teams.
+    let mut moving = new_revision("checkout", &food, "moved");
+    moving.expected_team_id = Some(pay.id);
+    let rev = store.save_revision(&moving, 1, &by).await.expect("move");
+    assert_eq!(rev.number, 2);
+    assert_eq!(
+        store.app("checkout").await.expect("app").expect("exists").team_id,
+        food.id
+    );
+    let audit = all_audit(store).await;
+    let (moved, saved) = (&audit[0], &audit[1]);
+    assert_eq!((moved.action.as_str(), moved.team_id), ("app.move", Some(pay.id)));
+    assert!(moved.target.contains("moved to team gofood"), "{}", moved.target);
+    assert_eq!(
+        (saved.action.as_str(), saved.team_id),
+        ("app.save", Some(food.id))
+    );
+    let for_payments = store
+        .audit(&AuditFilter {
+            team_ids: Some(vec![pay.id]),
+            actor_id: Some(ana.id),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert!(for_payments.iter().any(|e| e.action == "app.move"));
+    assert!(
+        !for_payments.iter().any(|e| e.action == "app.save"),
+        "the save in gofood is not payments' business, even for its author"
+    );
+
+    // Deleting with the old team fails; with the current one it works.
+    let r = store.delete_app("checkout", Some(pay.id), &by).await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    assert!(store.app("checkout").await.expect("app").is_some());
+    store
+        .delete_app("checkout", Some(food.id), &by)
+        .await
+        .expect("delete");
+    assert!(store.app("checkout").await.expect("app").is_none());
+}
+
+/// Search folds case beyond ASCII the same way on both engines.
+async fn search_folds_unicode(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let mut new = new_revision("uber-eats", &pay, "one");
+    new.description = "Über schnelle Lieferung".into();
+    store.create_app(&new, &actor(&ana)).await.expect("create");
+    for term in ["über", "ÜBER", "Lieferung", "UBER-EATS"] {
+        let (apps, total) = store
+            .list_apps(&AppFilter {
+                search: Some(term.into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .expect("list");
+        assert_eq!((apps.len(), total), (1, 1), "search {term:?}");
+    }
 }

@@ -21,7 +21,7 @@ pub async fn me(p: Principal) -> Json<Value> {
     let mut teams: Vec<Value> = p
         .teams
         .values()
-        .map(|(t, r)| json!({ "team": t.name, "role": r }))
+        .filter_map(|(t, _)| Some(json!({ "team": t.name, "role": p.role_in(t.id)? })))
         .collect();
     teams.sort_by(|a, b| a["team"].as_str().cmp(&b["team"].as_str()));
     let via = match &p.via {
@@ -207,8 +207,20 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(json!(u))))
 }
 
-/// `GET /api/tokens`: the caller's live tokens (never their secrets).
+/// Token management needs a signed-in session: a token must not see or revoke its owner's
+/// tokens for other teams.
+fn require_session(p: &Principal, what: &str) -> ApiResult<()> {
+    match p.via {
+        Via::Session { .. } => Ok(()),
+        Via::Token(_) => Err(ApiError::forbidden(format!(
+            "tokens cannot {what}; sign in to do it"
+        ))),
+    }
+}
+
+/// `GET /api/tokens` (signed-in users): the caller's live tokens (never their secrets).
 pub async fn tokens(State(state): State<AppState>, p: Principal) -> ApiResult<Json<Value>> {
+    require_session(&p, "list tokens")?;
     Ok(Json(json!({ "tokens": state.store.tokens_of(p.user.id).await? })))
 }
 
@@ -233,11 +245,7 @@ pub async fn create_token(
     p: Principal,
     JsonBody(body): JsonBody<NewToken>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    if !matches!(p.via, Via::Session { .. }) {
-        return Err(ApiError::forbidden(
-            "tokens cannot create tokens; sign in to create one",
-        ));
-    }
+    require_session(&p, "create tokens")?;
     let name = body.name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(ApiError::bad_request("a token name is 1–100 characters"));
@@ -271,6 +279,7 @@ pub async fn revoke_token(
     p: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
+    require_session(&p, "revoke tokens")?;
     state.store.revoke_token(id, p.user.id, &p.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -347,7 +356,9 @@ pub async fn audit_entries(
     }
     let filter = AuditFilter {
         team_ids: p.readable_teams(),
-        actor_id: Some(p.user.id),
+        // A session also sees the reader's own team-less entries (sign-ins, tokens); a token
+        // sees only its team's.
+        actor_id: matches!(p.via, Via::Session { .. }).then_some(p.user.id),
         app: q.app.clone(),
         before: q.before,
         limit: q.limit.unwrap_or(100).clamp(1, 500),

@@ -110,6 +110,7 @@ pub async fn create_app(
         manifest: input.manifest,
         files: input.files,
         message: message_or(&input.message, "Create app"),
+        expected_team_id: None,
     };
     let (app, rev) = state
         .store
@@ -233,6 +234,13 @@ pub async fn save(
             created_at: 0,
         }
     } else {
+        // Moving an app takes it away from its team, like deleting it: team admins only.
+        if !p.can(app.team_id, Role::Admin) {
+            return Err(ApiError::forbidden(format!(
+                "moving {} from team {} to {} needs the admin role in team {}",
+                app.name, app.team, checked.team, app.team
+            )));
+        }
         team_for_edit(state, p, &checked.team).await?
     };
     let new = NewRevision {
@@ -242,6 +250,7 @@ pub async fn save(
         manifest: input.manifest,
         files: input.files,
         message: message_or(&input.message, "Update app"),
+        expected_team_id: Some(app.team_id),
     };
     match state.store.save_revision(&new, base, &p.actor()).await {
         Ok(rev) => Ok((rev, checked.warnings)),
@@ -275,7 +284,10 @@ pub async fn remove(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     let app = readable_app(&state, &p, &name, Role::Admin).await?;
-    state.store.delete_app(&app.name, &p.actor()).await?;
+    state
+        .store
+        .delete_app(&app.name, Some(app.team_id), &p.actor())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -352,7 +364,7 @@ pub async fn diff(
 /// The revisions a diff compares: `to` defaults to the newest, `from` to the one before it.
 pub fn diff_range(app: &AppSummary, from: Option<i64>, to: Option<i64>) -> (i64, i64) {
     let to = to.unwrap_or(app.head);
-    let from = from.unwrap_or((to - 1).max(1));
+    let from = from.unwrap_or(to.saturating_sub(1).max(1));
     (from, to)
 }
 

@@ -47,7 +47,8 @@ pub async fn list(
     SignedIn(p): SignedIn,
     Query(q): Query<AppsQuery>,
 ) -> Response {
-    let page_no = q.page.unwrap_or(1).max(1);
+    // Bounded so that offsets cannot overflow.
+    let page_no = q.page.unwrap_or(1).clamp(1, 1_000_000);
     let list_q = ListQuery {
         q: Some(q.q.clone()),
         team: Some(q.team.clone()),

@@ -16,8 +16,17 @@ use crate::state::AppState;
 
 /// Where to go after signing in: only local paths.
 fn safe_next(next: Option<&str>) -> String {
+    // A local absolute path of URL-safe characters only: no `//host`, no backslashes, and no
+    // whitespace or control characters (browsers drop tabs and newlines inside URLs, which
+    // would turn `/\t/evil.example` into `//evil.example`).
+    let ok = |n: &str| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-._~?=&%+:@!$'()*,;".contains(&b))
+    };
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n) if ok(n) => n.to_string(),
         _ => "/apps".to_string(),
     }
 }
@@ -69,7 +78,7 @@ pub async fn submit(
     let next = safe_next(f.next.as_deref());
     let ip = peer.ip();
     let username = f.username.trim().to_string();
-    if let Err(wait) = state.limiter.check(ip, &username) {
+    if let Err(wait) = state.limiter.attempt(ip, &username) {
         let mut resp = (
             StatusCode::TOO_MANY_REQUESTS,
             login_page(
@@ -98,7 +107,6 @@ pub async fn submit(
     };
     let ok = verify_password(f.password, hash).await && user.is_some();
     let Some(user) = user.filter(|_| ok) else {
-        state.limiter.failed(ip, &username);
         let actor = Actor {
             user_id: None,
             name: username.chars().take(64).collect(),
@@ -186,4 +194,26 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
 pub fn store_error(e: ojek_store::StoreError) -> Response {
     let api = crate::error::ApiError::from(e);
     error_page(api.status, &api.message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_a_local_path_or_the_apps_list() {
+        assert_eq!(safe_next(Some("/apps/payments?x=1")), "/apps/payments?x=1");
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil",
+            "/ space",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/apps", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/apps");
+    }
 }

@@ -55,6 +55,9 @@ CREATE TABLE apps (
     team_id     INTEGER NOT NULL REFERENCES teams (id),
     -- Denormalised from the head revision so that listing never reads manifests.
     description TEXT    NOT NULL,
+    -- Lower-cased in Rust (full Unicode) from name and description, for search: SQL
+    -- LOWER() folds only ASCII on SQLite.
+    search      TEXT    NOT NULL,
     head        INTEGER NOT NULL,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL,
