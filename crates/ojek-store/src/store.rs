@@ -16,6 +16,9 @@ use crate::rows::{APP_COLS, AUDIT_COLS, PLATFORM_COLS, REVISION_COLS, REVISION_M
 use crate::rows::{TOKEN_COLS, USER_COLS};
 use crate::*;
 
+/// How often a token's `last_used_at` is written at most (ms).
+const LAST_USED_EVERY_MS: i64 = 60_000;
+
 /// The store. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -456,26 +459,34 @@ impl Store {
             last_used_at: None,
         })
     }
-    /// A token that is neither revoked nor expired; records `last_used_at = now`.
+    /// A token that is neither revoked nor expired; records `last_used_at = now` (at most once a
+    /// minute per token).
     pub async fn token_by_hash(&self, token_hash: &[u8], now: i64) -> Result<Option<ApiToken>> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 \
-             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2) RETURNING id",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map)?;
-        let Some(id) = id else { return Ok(None) };
-        let sql =
-            format!("SELECT {TOKEN_COLS} FROM api_tokens k JOIN teams t ON t.id = k.team_id WHERE k.id = $1");
+        let sql = format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens k JOIN teams t ON t.id = k.team_id \
+             WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)"
+        );
         let row = sqlx::query(&sql)
-            .bind(id)
+            .bind(token_hash)
+            .bind(now)
             .fetch_optional(&self.pool)
             .await
             .map_err(map)?;
-        row.as_ref().map(rows::token).transpose()
+        let Some(mut token) = row.as_ref().map(rows::token).transpose()? else {
+            return Ok(None);
+        };
+        // Reads stay reads: `last_used_at` is written at most once a minute per token, so a
+        // busy script does not turn every API call into a write transaction.
+        if token.last_used_at.is_none_or(|t| now - t >= LAST_USED_EVERY_MS) {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(token.id)
+                .execute(&self.pool)
+                .await
+                .map_err(map)?;
+            token.last_used_at = Some(now);
+        }
+        Ok(Some(token))
     }
     /// A user's live tokens (neither revoked nor expired), newest first.
     pub async fn tokens_of(&self, user_id: i64) -> Result<Vec<ApiToken>> {

@@ -898,12 +898,26 @@ async fn tokens(db: &TestDb) {
         .expect("found");
     assert_eq!(found.id, ci.id);
     assert_eq!(found.last_used_at, Some(now));
-    let later = store
+    // Written at most once a minute: reads stay reads.
+    let soon_after = store
         .token_by_hash(b"hash-ci", now + 5)
         .await
         .expect("lookup")
         .expect("found");
-    assert_eq!(later.last_used_at, Some(now + 5));
+    assert_eq!(soon_after.last_used_at, Some(now));
+    let minute_later = store
+        .token_by_hash(b"hash-ci", now + 60_000)
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(minute_later.last_used_at, Some(now + 60_000));
+    let listed = store.tokens_of(ana.id).await.expect("tokens");
+    let ci_listed = listed.iter().find(|t| t.id == ci.id).expect("listed");
+    assert_eq!(
+        ci_listed.last_used_at,
+        Some(now + 60_000),
+        "stored, not only returned"
+    );
     assert_eq!(store.token_by_hash(b"unknown", now).await.expect("lookup"), None);
 
     // Expiry: found before, not at or after.
