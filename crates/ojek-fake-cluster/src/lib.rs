@@ -4,3 +4,4 @@
 //! simulated controllers and fault injection. Never used against real clusters.
 
 pub mod kube;
+pub mod nomad;
