@@ -1,0 +1,26 @@
+//! Deploying rendered ojek apps to clusters: plan, apply, prune, rollout wait.
+//!
+//! [`kube`] deploys to Kubernetes with server-side apply (field manager `ojek`); a `nomad`
+//! module for Nomad will sit beside it. Both take what `ojek_core::render` produced. This
+//! crate does I/O against clusters only: no rendering, no store (callers record deployments,
+//! e.g. with [`kube::ApplyReport::hash`]).
+//!
+//! # Tests
+//! `tests/kube_deploy.rs` runs every scenario against `ojek_fake_cluster::kube::FakeKube`.
+//! One ignored test, `real_cluster_first_deploy_and_rollback`, runs first deploy, image
+//! change and rollback against a real cluster:
+//!
+//! ```text
+//! OJEK_E2E_KUBECONFIG=~/.kube/config \
+//! OJEK_E2E_KUBE_CONTEXT=kind-ojek    # optional: the kubeconfig's current context otherwise
+//! OJEK_E2E_NAMESPACE=ojek-e2e        # optional: the namespace to deploy into (default ojek-e2e)
+//! cargo test -p ojek-deploy --test kube_deploy -- --ignored
+//! ```
+//!
+//! It deploys `examples/driver-location.yaml` (staging) into that namespace with a public
+//! image and leaves the namespace for inspection; delete it afterwards.
+
+mod error;
+pub mod kube;
+
+pub use error::{ConnectCause, DeployError, FieldConflict};
