@@ -228,7 +228,7 @@ impl KubeTarget {
                 .collect();
             report.rollouts = self
                 .wait_for_rollouts(&workloads, timeout, options.poll_interval)
-                .await?;
+                .await;
         }
         Ok(report)
     }

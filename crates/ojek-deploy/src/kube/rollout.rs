@@ -342,7 +342,7 @@ impl KubeTarget {
         workloads: &[(ObjectRef, ApiResource)],
         timeout: Duration,
         interval: Duration,
-    ) -> Result<Vec<Rollout>, DeployError> {
+    ) -> Vec<Rollout> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut results: Vec<Option<Rollout>> = vec![None; workloads.len()];
         let mut waiting: Vec<String> = vec![String::new(); workloads.len()];
@@ -353,10 +353,15 @@ impl KubeTarget {
                     continue;
                 }
                 let api = self.api_for(resource, object.namespace.as_deref());
-                let live = api
-                    .get_opt(&object.name)
-                    .await
-                    .map_err(|e| self.api_error(format!("read {object}"), e))?;
+                // A failed read during the wait is retried until the deadline, not fatal: the
+                // objects are applied, and the report must reach the caller.
+                let live = match api.get_opt(&object.name).await {
+                    Ok(live) => live,
+                    Err(e) => {
+                        waiting[i] = format!("cannot read {object}: {e}");
+                        continue;
+                    }
+                };
                 let Some(live) = live.and_then(|o| serde_json::to_value(o).ok()) else {
                     results[i] = Some(rollout(
                         object,
@@ -376,7 +381,8 @@ impl KubeTarget {
                         results[i] = Some(rollout(object, RolloutStatus::Failed, message, reasons));
                     }
                     Progress::Waiting(message) => {
-                        let (stuck, problems, _) = self.pods_of(kind, &live, object).await?;
+                        let (stuck, problems, _) =
+                            self.pods_of(kind, &live, object).await.unwrap_or_default();
                         if stuck {
                             let reasons = self.diagnose(kind, &live, object).await;
                             let first = problems.first().cloned().unwrap_or_default();
@@ -405,7 +411,7 @@ impl KubeTarget {
             }
             tokio::time::sleep(interval.min(deadline - now)).await;
         }
-        Ok(results.into_iter().flatten().collect())
+        results.into_iter().flatten().collect()
     }
 }
 
