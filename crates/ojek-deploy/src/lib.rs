@@ -22,5 +22,6 @@
 
 mod error;
 pub mod kube;
+pub mod nomad;
 
 pub use error::{ConnectCause, DeployError, FieldConflict};
