@@ -204,6 +204,71 @@ async fn periodic_job_is_registered_without_a_deployment() {
     assert_eq!(again.jobs_hash, report.jobs_hash);
 }
 
+/// driver-location's service job followed by settlement-report's periodic job, as a rendering
+/// with an extra job would be.
+fn service_and_periodic() -> Rendered {
+    let mut rendered = driver_location();
+    rendered
+        .objects
+        .extend(self::rendered("settlement-report").objects);
+    rendered
+}
+
+#[tokio::test]
+async fn service_and_periodic_jobs_deploy_together_and_conflicts_say_what_was_registered() {
+    let nomad = fake(FakeNomadOptions::default()).await;
+    let cluster = cluster(&nomad);
+    let report = apply(&cluster, &service_and_periodic(), &revision(1), &options())
+        .await
+        .expect("apply");
+    let statuses: Vec<(&str, RolloutStatus)> = report
+        .jobs
+        .iter()
+        .map(|j| (j.job_id.as_str(), j.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (JOB_ID, RolloutStatus::Successful),
+            (REPORT_JOB_ID, RolloutStatus::Registered)
+        ]
+    );
+
+    // Both change; the periodic job is also changed behind ojek's back after the plan.
+    let mut changed = with_image(&service_and_periodic(), NEW_IMAGE);
+    changed.objects[1].value["Job"]["Periodic"]["Spec"] = json!("0 3 * * *");
+    let planned = plan(&cluster, &changed).await.expect("plan");
+    assert!(planned.jobs.iter().all(|j| j.has_changes()));
+    let periodic_namespace = planned.jobs[1].namespace.clone();
+    let mut theirs = nomad
+        .job(&periodic_namespace, REPORT_JOB_ID)
+        .expect("periodic job");
+    theirs["Meta"]["owner"] = json!("someone else");
+    let mut theirs_cluster = cluster.clone();
+    theirs_cluster.namespace = Some(periodic_namespace.clone());
+    theirs_cluster
+        .client()
+        .expect("client")
+        .register(&json!({ "Job": theirs }), None, false)
+        .await
+        .expect("their register");
+    let error = apply_plan(&cluster, &planned, &revision(2), &options())
+        .await
+        .expect_err("conflict on the periodic job");
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("job \"{REPORT_JOB_ID}\""))
+            && message.contains(&format!("(already registered by this deploy: {JOB_ID})")),
+        "{message}"
+    );
+    assert_eq!(image_of(&stored(&nomad)), NEW_IMAGE, "the service job went first");
+    let periodic = nomad
+        .job(&periodic_namespace, REPORT_JOB_ID)
+        .expect("periodic job");
+    assert_eq!(periodic["Meta"]["owner"], "someone else");
+    assert_eq!(periodic["Periodic"]["Spec"], "30 2 * * *");
+}
+
 #[tokio::test]
 async fn redeploy_without_changes_is_a_no_op() {
     let nomad = fake(FakeNomadOptions::default()).await;
