@@ -114,6 +114,8 @@ function initEditor(form) {
     gutterKey: '',
     escapeArmed: false,
     formModel: null,
+    formSeq: 0, // form reads sent
+    formError: false, // the last form apply was refused: the YAML lacks the form's edit
     applyTimer: 0,
     applying: null, // promise of the form apply in flight
     applySeq: 0,
@@ -218,6 +220,7 @@ function initEditor(form) {
 
   const tabs = $$('[role="tab"]', form);
   function selectTab(name) {
+    if ($(`#tab-${name}`, form).getAttribute('aria-selected') === 'true') return;
     for (const tab of tabs) {
       const selected = tab.id === `tab-${name}`;
       tab.setAttribute('aria-selected', String(selected));
@@ -458,6 +461,7 @@ function initEditor(form) {
       }
       renderExplanations(r.data.explanations || [], entry[1]);
     } catch (err) {
+      if (seq !== ed.explainSeq || explainPanel.hidden) return;
       $('#explain-body').replaceChildren(h('p', { class: 'alert error' }, `cannot explain: ${err.message}`));
     }
   }
@@ -550,9 +554,13 @@ function initEditor(form) {
   let fieldId = 0;
 
   async function loadForm() {
+    const seq = ++ed.formSeq;
+    ed.formError = false; // the form is read afresh from the text
     formPanel.replaceChildren(h('p', { class: 'muted' }, 'Reading the manifest…'));
     try {
       const r = await postJSON('/ui/form/from-yaml', { manifest: textarea.value });
+      // A later read, or the YAML tab (where the text may have changed since), wins.
+      if (seq !== ed.formSeq || formPanel.hidden) return;
       if (r.ok && r.data.form) {
         ed.formModel = r.data.form;
         buildForm();
@@ -560,7 +568,7 @@ function initEditor(form) {
         showFormError(r.data);
       }
     } catch (err) {
-      showFormError({ error: err.message });
+      if (seq === ed.formSeq && !formPanel.hidden) showFormError({ error: err.message });
     }
   }
 
@@ -681,7 +689,16 @@ function initEditor(form) {
         ? h('fieldset', { class: 'rows' }, h('legend', null, 'Scaling'),
             h('div', { class: 'grid' },
               field('Scaling', { mode: scaleMode }, 'mode', {
-                id: id('scaling'), choices: ['replicas', 'autoscale'],
+                id: id('scaling'), choices: ['replicas', 'autoscale'], rebuild: true,
+                after: (mode) => {
+                  if (mode === 'autoscale') {
+                    p.autoscale = { min: p.replicas || 2, max: Math.max(4, (p.replicas || 2) * 2), cpu: 70 };
+                    p.replicas = null;
+                  } else {
+                    p.replicas = p.autoscale?.min || 2;
+                    p.autoscale = null;
+                  }
+                },
               }),
               scaleMode === 'replicas'
                 ? field('Replicas', p, 'replicas', { id: id('replicas'), kind: 'number', optional: true })
@@ -734,22 +751,7 @@ function initEditor(form) {
       h('p', { class: 'muted form-note' },
         'The form shows the common fields; everything else (health checks, files, overrides per environment, patches) stays as it is in the YAML.'),
     );
-    // The scaling select switches between fixed replicas and autoscaling.
     formPanel.replaceChildren(content);
-    m.processes.forEach((p, i) => {
-      const sel = $(`#proc-${i}-scaling`, formPanel);
-      sel?.addEventListener('change', () => {
-        if (sel.value === 'autoscale') {
-          p.autoscale = { min: p.replicas || 2, max: Math.max(4, (p.replicas || 2) * 2), cpu: 70 };
-          p.replicas = null;
-        } else {
-          p.replicas = p.autoscale?.min || 2;
-          p.autoscale = null;
-        }
-        buildForm(sel.id);
-        applyNow();
-      });
-    });
     if (typeof focusId === 'string') $(`#${CSS.escape(focusId)}`, formPanel)?.focus();
     else if (focusId?.rows) $$(`[data-rows="${focusId.rows}"] > .row`, formPanel).pop()?.querySelector('input, select')?.focus();
   }
@@ -775,7 +777,8 @@ function initEditor(form) {
     return applyForm();
   }
 
-  /** Applies pending form changes now, if any; resolves when the text is up to date. */
+  /** Applies pending form changes now, if any; resolves when the text is up to date (or the
+   * apply was refused: see `ed.formError`). */
   function flushApply() {
     if (ed.applyTimer) {
       clearTimeout(ed.applyTimer);
@@ -794,8 +797,10 @@ function initEditor(form) {
       const r = await postJSON('/ui/form/apply', { manifest: textarea.value, form: ed.formModel });
       if (seq !== ed.applySeq) return;
       const slot = $('#form-error-slot', formPanel);
+      ed.formError = !r.ok;
       if (!r.ok) {
-        slot?.replaceChildren(h('div', { class: 'alert error', role: 'alert', id: 'form-error' }, r.data.error || 'cannot apply'));
+        slot?.replaceChildren(h('div', { class: 'alert error', role: 'alert', id: 'form-error', tabindex: '-1' },
+          r.data.error || 'cannot apply'));
         setStatus('error', 'the form could not be applied');
         return;
       }
@@ -805,7 +810,11 @@ function initEditor(form) {
         renderGutter();
       }
       runPreview();
-    })().catch((err) => setStatus('error', `the form could not be applied: ${err.message}`));
+    })().catch((err) => {
+      if (seq !== ed.applySeq) return;
+      ed.formError = true;
+      setStatus('error', `the form could not be applied: ${err.message}`);
+    });
     // Compare with the promise stored, not with `run`: otherwise `applying` is never cleared
     // and the submit handler keeps deferring the save to an apply that already finished.
     const applying = run.finally(() => {
@@ -832,6 +841,13 @@ function initEditor(form) {
     if (ed.applyTimer || ed.applying) {
       e.preventDefault(); // write the form into the YAML first
       save();
+      return;
+    }
+    if (ed.formError && !formPanel.hidden) {
+      // Saving now would save the text without the form's edit: say so instead.
+      e.preventDefault();
+      setStatus('error', 'not saved: fix the form (or switch to the YAML tab) first');
+      $('#form-error', formPanel)?.focus();
       return;
     }
     submitting = true;

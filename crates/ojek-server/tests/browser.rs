@@ -708,6 +708,50 @@ async fn malformed_yaml_is_marked_and_not_saved() {
     .await;
 }
 
+/// A form value the server refuses to write into the YAML is reported, and saving is refused
+/// rather than saving the text without the edit.
+#[tokio::test]
+async fn a_form_edit_that_cannot_be_applied_is_not_saved() {
+    run("form-refused", |ui| async move {
+        ui.login("ana", DEMO_PASSWORD).await;
+        ui.wait_for_path("/apps").await;
+        ui.goto("/apps/ledger-store").await;
+        ui.wait_for_preview("kind: StatefulSet", "job").await;
+        let before = ui.manifest().await;
+        ui.click("#tab-form").await;
+        ui.fill("#app-name", "Not_A_Name").await;
+        ui.type_into("#message", "Rename through the form").await;
+        // Save straight away: the apply is still pending, is refused, and the save with it.
+        ui.click("#save").await;
+        let error = ui.el("#form-error").await.text().await.expect("error");
+        assert!(error.contains("metadata.name"), "{error}");
+        let status = ui
+            .until(
+                "the status to say nothing was saved",
+                "const s = document.querySelector('#preview-status').textContent;
+                 return s.startsWith('not saved') ? s : null;",
+                vec![],
+            )
+            .await;
+        assert!(
+            status.as_str().is_some_and(|s| s.contains("fix the form")),
+            "{status}"
+        );
+        let search = ui.js("return location.search;", vec![]).await;
+        assert_eq!(search.as_str(), Some(""), "the editor stays: {search}");
+        assert_eq!(ui.manifest().await, before, "the YAML is not changed");
+        let app = ui
+            .state
+            .store
+            .app("ledger-store")
+            .await
+            .expect("store")
+            .expect("app");
+        assert_eq!(app.head, 1, "nothing was saved");
+    })
+    .await;
+}
+
 /// Another team's app is a 404 that looks exactly like an app that does not exist.
 #[tokio::test]
 async fn another_teams_app_is_not_found() {

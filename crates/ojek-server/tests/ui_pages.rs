@@ -134,13 +134,7 @@ impl Browser {
     }
 
     async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body = serde_urlencoded_body(fields);
-        Self::page(
-            self.req(reqwest::Method::POST, path)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(body),
-        )
-        .await
+        Self::page(self.req(reqwest::Method::POST, path).form(fields)).await
     }
 
     async fn post_json(&self, path: &str, csrf: &str, body: &Value) -> (StatusCode, Value) {
@@ -165,23 +159,6 @@ impl Browser {
             v["revision"]["manifest"].as_str().expect("manifest").to_string(),
         )
     }
-}
-
-fn serde_urlencoded_body(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Saves a manifest through the editor's form post.
@@ -263,6 +240,16 @@ async fn sign_in_sets_a_session_cookie_and_pages_need_it() {
     let csrf = b.get("/apps").await.csrf();
     let r = b.post_form("/logout", &[("csrf", &csrf)]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        session_cookie(&r.headers).as_deref(),
+        Some("ojek_session="),
+        "the cookie is cleared"
+    );
+    let cleared = r.headers[SET_COOKIE].to_str().unwrap_or("");
+    assert!(
+        cleared.contains("Max-Age=0") && cleared.contains("HttpOnly"),
+        "{cleared}"
+    );
     assert_eq!(b.get("/apps").await.status, StatusCode::SEE_OTHER);
 }
 
@@ -785,7 +772,11 @@ async fn new_app_and_the_form_endpoints() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(v["error"].as_str().is_some(), "{v}");
+    assert_eq!(v["field"], "processes.web.ports.http.port", "{v}");
+    assert!(
+        v["error"].as_str().is_some_and(|e| e.contains("1 to 65535")),
+        "{v}"
+    );
 
     // Create it.
     let r = ana

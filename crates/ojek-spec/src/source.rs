@@ -356,6 +356,25 @@ pub fn parse_yaml(file: &Arc<str>, text: &str, layer: Layer) -> Result<Vec<Node>
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let m = e.marker();
+        // The parser notices an unclosed `[` or `{` only where it stops making sense, often
+        // lines later: point at the opener, which is where the typo is.
+        if let Some((line, col, c)) = unclosed_flow(text, m.index())
+            && line < m.line()
+        {
+            return Err(Diagnostic::error(
+                Some(Location::new(file, line as u32, col as u32)),
+                format!(
+                    "invalid YAML: this `{c}` is never closed (the parser stopped at line {}, column {}: {})",
+                    m.line(),
+                    m.col() + 1,
+                    e.info()
+                ),
+            )
+            .with_hint(format!(
+                "close it with `{}`, or quote the value",
+                if c == '[' { ']' } else { '}' }
+            )));
+        }
         return Err(Diagnostic::error(
             Some(marker_loc(file, m)),
             format!("invalid YAML: {}", e.info()),
@@ -365,6 +384,62 @@ pub fn parse_yaml(file: &Arc<str>, text: &str, layer: Layer) -> Result<Vec<Node>
         return Err(err);
     }
     Ok(builder.docs)
+}
+
+/// The innermost flow collection (`[` or `{`) still open at character `upto` of `text`:
+/// its line, column (from 1) and character. A scan that knows quotes, comments and where a
+/// value may start (so `a[b` in a plain scalar is not an opener); used only to place an error.
+fn unclosed_flow(text: &str, upto: usize) -> Option<(usize, usize, char)> {
+    let mut stack: Vec<(usize, usize, char)> = Vec::new();
+    let (mut line, mut col) = (1usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut escaped = false;
+    // The last character that was not a space (a value may start after `:`, `-`, …), and the
+    // character just before this one (a comment starts at `#` after a space).
+    let mut prev = '\n';
+    let mut before = '\n';
+    for c in text.chars().take(upto) {
+        let after_space = matches!(before, ' ' | '\t' | '\n');
+        before = c;
+        col += 1;
+        if c == '\n' {
+            line += 1;
+            col = 0;
+            comment = false;
+            if quote.is_none() {
+                prev = '\n';
+            }
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if q == '"' && c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+                prev = c;
+            }
+            continue;
+        }
+        let value_start = matches!(prev, '\n' | ':' | '-' | ',' | '[' | '{' | '?');
+        match c {
+            ' ' | '\t' => continue,
+            '#' if after_space => comment = true,
+            '\'' | '"' if value_start => quote = Some(c),
+            '[' | '{' if value_start => stack.push((line, col, c)),
+            ']' | '}' if !stack.is_empty() => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    stack.pop()
 }
 
 fn marker_loc(file: &Arc<str>, m: &Marker) -> Location {
@@ -690,6 +765,24 @@ mod tests {
         let err = parse("a: 1\nb: 2\na: 3\n").expect_err("duplicate");
         assert!(err.message.contains("duplicate key `a`"), "{err:?}");
         assert_eq!(err.location.as_ref().map(|l| l.line), Some(3));
+    }
+
+    #[test]
+    fn an_unclosed_bracket_is_reported_where_it_opens() {
+        let text = "a:\n  b: [1, 2\n  c: 3\n  d: 4\n";
+        let err = parse(text).expect_err("unclosed");
+        let loc = err.location.as_ref().expect("location");
+        assert_eq!((loc.line, loc.column), (2, 6), "{err:?}");
+        assert!(err.message.contains("`[` is never closed"), "{err:?}");
+        // Brackets inside quotes, comments and plain scalars are not openers.
+        let text = "a: 'x[y'\nb: c[d  # e[f\nc: {k: [1, 2]}\nd: [1,\n  e: f: g\n";
+        let err = parse(text).expect_err("unclosed");
+        let loc = err.location.as_ref().expect("location");
+        assert_eq!((loc.line, loc.column), (4, 4), "{err:?}");
+        // A closed collection followed by another error is left where the parser put it.
+        let err = parse("a: [1, 2]\nb: c: d\n").expect_err("bad");
+        assert_eq!(err.location.as_ref().map(|l| l.line), Some(2), "{err:?}");
+        assert!(!err.message.contains("never closed"), "{err:?}");
     }
 
     #[test]

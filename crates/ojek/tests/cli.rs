@@ -119,7 +119,9 @@ fn render_writes_nothing_when_the_manifest_is_bad() {
         out_dir.to_str().expect("utf8"),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("broken.yaml:4:"), "{}", text(&out));
+    // Reported where the unclosed `{` opens, not where the parser gave up (line 4).
+    assert!(text(&out).contains("broken.yaml:3:11:"), "{}", text(&out));
+    assert!(text(&out).contains("`{` is never closed"), "{}", text(&out));
     assert!(!out_dir.exists(), "output directory was created on error");
 }
 

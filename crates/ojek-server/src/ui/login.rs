@@ -144,20 +144,27 @@ pub async fn submit(
     if let Err(e) = state.store.record(&actor, "login", None, None, "sign-in").await {
         return store_error(e);
     }
+    let mut resp = Redirect::to(&next).into_response();
+    if let Ok(v) = session_cookie(&state, &token, SESSION_TTL.as_secs()) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// The `Set-Cookie` value of the session cookie; `max_age` 0 (with an empty value) clears it.
+fn session_cookie(
+    state: &AppState,
+    value: &str,
+    max_age: u64,
+) -> Result<HeaderValue, header::InvalidHeaderValue> {
     let secure = if state.config.secure_cookies {
         "; Secure"
     } else {
         ""
     };
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        SESSION_TTL.as_secs()
-    );
-    let mut resp = Redirect::to(&next).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    resp
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
 }
 
 /// An argon2id hash of a random password, verified when the user does not exist.
@@ -183,10 +190,9 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         }
     }
     let mut resp = Redirect::to("/login").into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("ojek_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
+    if let Ok(v) = session_cookie(&state, "", 0) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
     resp
 }
 

@@ -88,8 +88,9 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(v)) => Ok(PageForm(v)),
+            // 400 for a malformed form, 413 for one over the body limit.
             Err(e) => Err(error_page(
-                StatusCode::BAD_REQUEST,
+                e.status(),
                 &format!(
                     "The form could not be read ({}). Go back, reload the page and try again.",
                     e.body_text()
