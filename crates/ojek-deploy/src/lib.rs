@@ -1,12 +1,15 @@
 //! Deploying rendered ojek apps to clusters: plan, apply, prune, rollout wait.
 //!
-//! [`kube`] deploys to Kubernetes with server-side apply (field manager `ojek`); a `nomad`
-//! module for Nomad will sit beside it. Both take what `ojek_core::render` produced. This
-//! crate does I/O against clusters only: no rendering, no store (callers record deployments,
-//! e.g. with [`kube::ApplyReport::hash`]).
+//! [`kube`] deploys to Kubernetes with server-side apply (field manager `ojek`); [`nomad`]
+//! registers Nomad jobs with `EnforceIndex` and follows their deployments. Both take what
+//! `ojek_core::render` produced. This crate does I/O against clusters only: no rendering, no
+//! store (callers record deployments, e.g. with [`kube::ApplyReport::hash`] or
+//! `nomad::NomadApplyReport::jobs_hash`).
 //!
 //! # Tests
-//! `tests/kube_deploy.rs` runs every scenario against `ojek_fake_cluster::kube::FakeKube`.
+//! `tests/kube_deploy.rs` runs every scenario against `ojek_fake_cluster::kube::FakeKube`,
+//! `tests/nomad_deploy.rs` against `ojek_fake_cluster::nomad::FakeNomad` (the real-Nomad
+//! variables are in [`nomad`]'s docs).
 //! One ignored test, `real_cluster_first_deploy_and_rollback`, runs first deploy, image
 //! change and rollback against a real cluster:
 //!
