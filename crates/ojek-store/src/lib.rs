@@ -1,5 +1,5 @@
 //! The control plane's store: teams, users, sessions, API tokens, apps with immutable numbered
-//! revisions, platform files, and an append-only audit log. One implementation over SQLite
+//! revisions, platform files, deployment records, and an append-only audit log. One implementation over SQLite
 //! (embedded default) and PostgreSQL (shared by several ojek replicas), through sqlx's `Any`
 //! driver; SQL is written once in the dialect both accept, migrations once per engine.
 //!
@@ -254,7 +254,7 @@ pub struct AuditEntry {
     pub via: String,
     /// What: `app.create`, `app.save`, `app.delete`, `team.create`, `member.set`,
     /// `member.remove`, `app.move`, `user.create`, `user.password`, `token.create`, `token.revoke`,
-    /// `platform.save`, `login`, `login.failed`, `logout`.
+    /// `platform.save`, `deploy.apply`, `deploy.rollback`, `login`, `login.failed`, `logout`.
     pub action: String,
     /// The team concerned (for team-scoped reading), if any.
     pub team_id: Option<i64>,
@@ -299,6 +299,193 @@ pub struct AuditFilter {
     pub before: Option<i64>,
     /// Page size (capped at 500).
     pub limit: i64,
+}
+
+/// Where a deployment goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployTarget {
+    /// A Kubernetes cluster.
+    Kubernetes,
+    /// A Nomad cluster.
+    Nomad,
+}
+
+impl DeployTarget {
+    /// `kubernetes` or `nomad`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployTarget::Kubernetes => "kubernetes",
+            DeployTarget::Nomad => "nomad",
+        }
+    }
+    /// Parses `kubernetes` or `nomad`.
+    pub fn parse(s: &str) -> Option<DeployTarget> {
+        match s {
+            "kubernetes" => Some(DeployTarget::Kubernetes),
+            "nomad" => Some(DeployTarget::Nomad),
+            _ => None,
+        }
+    }
+}
+
+/// What a deployment does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployKind {
+    /// Applies a revision (audited `deploy.apply`).
+    Apply,
+    /// Goes back to an earlier revision (audited `deploy.rollback`).
+    Rollback,
+}
+
+impl DeployKind {
+    /// `apply` or `rollback`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployKind::Apply => "apply",
+            DeployKind::Rollback => "rollback",
+        }
+    }
+    /// Parses `apply` or `rollback`.
+    pub fn parse(s: &str) -> Option<DeployKind> {
+        match s {
+            "apply" => Some(DeployKind::Apply),
+            "rollback" => Some(DeployKind::Rollback),
+            _ => None,
+        }
+    }
+    /// The audit action of a finished deployment of this kind.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            DeployKind::Apply => "deploy.apply",
+            DeployKind::Rollback => "deploy.rollback",
+        }
+    }
+}
+
+/// How a deployment ended (or that it has not yet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeployResult {
+    /// Started, not finished: the only state a deployment can be finished from.
+    Running,
+    /// Everything applied and became ready: the environment now runs this revision.
+    Succeeded,
+    /// Applying or the rollout failed.
+    Failed,
+    /// Applied, but not ready within the wait.
+    Timeout,
+    /// The cluster could not be reached: nothing was applied.
+    Unreachable,
+    /// The cluster refused because someone else owns a field or changed the job since the plan.
+    Conflict,
+    /// Some objects applied, others failed (the report says which).
+    Partial,
+}
+
+impl DeployResult {
+    /// Every result, `Running` first.
+    pub const ALL: [DeployResult; 7] = [
+        DeployResult::Running,
+        DeployResult::Succeeded,
+        DeployResult::Failed,
+        DeployResult::Timeout,
+        DeployResult::Unreachable,
+        DeployResult::Conflict,
+        DeployResult::Partial,
+    ];
+    /// The lowercase name (`running`, `succeeded`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeployResult::Running => "running",
+            DeployResult::Succeeded => "succeeded",
+            DeployResult::Failed => "failed",
+            DeployResult::Timeout => "timeout",
+            DeployResult::Unreachable => "unreachable",
+            DeployResult::Conflict => "conflict",
+            DeployResult::Partial => "partial",
+        }
+    }
+    /// Parses the lowercase name.
+    pub fn parse(s: &str) -> Option<DeployResult> {
+        DeployResult::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A deployment to record as started.
+#[derive(Clone, Debug)]
+pub struct NewDeployment {
+    /// App name (must exist).
+    pub app: String,
+    /// The revision applied, or rolled back to (must exist).
+    pub revision: i64,
+    /// Environment name from the platform file (`production`).
+    pub environment: String,
+    /// Kubernetes or Nomad.
+    pub target: DeployTarget,
+    /// Cluster context name or address. Credentials in a URL are redacted by the store, but
+    /// callers should pass none.
+    pub cluster: String,
+    /// Apply or rollback.
+    pub kind: DeployKind,
+    /// The team the caller found (and was authorised for) the app in: `NotFound` if the app
+    /// is no longer there. `None`: no check.
+    pub expected_team_id: Option<i64>,
+}
+
+/// One deployment: an attempt to apply (or roll back to) a revision of an app in an
+/// environment. Kept after the app is deleted.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentRecord {
+    /// Increasing id (cursor for pagination).
+    pub id: i64,
+    /// App name.
+    pub app: String,
+    /// The app's team when the deployment started.
+    pub team_id: i64,
+    /// Environment name.
+    pub environment: String,
+    /// Kubernetes or Nomad.
+    pub target: DeployTarget,
+    /// Cluster context name or address.
+    pub cluster: String,
+    /// The revision applied, or rolled back to.
+    pub revision: i64,
+    /// Apply or rollback.
+    pub kind: DeployKind,
+    /// Who started it (`None` for the system).
+    pub actor_id: Option<i64>,
+    /// Their username at the time.
+    pub actor: String,
+    /// How (`ui`, `api`, `token:…`, `cli`).
+    pub via: String,
+    /// Unix ms.
+    pub started_at: i64,
+    /// Unix ms; `None` while running.
+    pub finished_at: Option<i64>,
+    /// The outcome, or `Running`.
+    pub result: DeployResult,
+    /// Hash of what was applied, if anything was.
+    pub hash: Option<String>,
+    /// One line for lists (empty while running).
+    pub summary: String,
+    /// The deploy report (JSON). `None` while running, for interrupted deployments, and in
+    /// lists (read one deployment for its report).
+    pub report: Option<serde_json::Value>,
+}
+
+/// What one environment of an app runs, and how the latest attempt there went.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentStatus {
+    /// Environment name.
+    pub environment: String,
+    /// The newest deployment there, whatever its result (may be running).
+    pub last: DeploymentRecord,
+    /// The newest one that succeeded: what the environment runs, as far as ojek knows.
+    pub last_succeeded: Option<DeploymentRecord>,
 }
 
 mod store;

@@ -213,6 +213,49 @@ pub(crate) fn platform_file(row: &AnyRow) -> Result<PlatformFile> {
     })
 }
 
+/// Columns for a whole [`deployment`] from `deployments d`.
+pub(crate) const DEPLOYMENT_COLS: &str = "d.id, d.app, d.team_id, d.environment, d.target, d.cluster, \
+     d.revision, d.kind, d.actor_id, d.actor_name, d.via, d.started_at, d.finished_at, d.result, d.hash, \
+     d.summary, d.report";
+
+/// Columns for a [`deployment`] without its report (lists).
+pub(crate) const DEPLOYMENT_META_COLS: &str = "d.id, d.app, d.team_id, d.environment, d.target, \
+     d.cluster, d.revision, d.kind, d.actor_id, d.actor_name, d.via, d.started_at, d.finished_at, d.result, \
+     d.hash, d.summary, NULL AS report";
+
+pub(crate) fn deployment(row: &AnyRow) -> Result<DeploymentRecord> {
+    let target: String = get(row, "target")?;
+    let kind: String = get(row, "kind")?;
+    let result: String = get(row, "result")?;
+    let report: Option<String> = get(row, "report")?;
+    let report = report
+        .map(|r| serde_json::from_str(&r))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("the report of a deployment is not JSON: {e}")))?;
+    Ok(DeploymentRecord {
+        id: get(row, "id")?,
+        app: get(row, "app")?,
+        team_id: get(row, "team_id")?,
+        environment: get(row, "environment")?,
+        target: DeployTarget::parse(&target)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown deployment target {target:?}")))?,
+        cluster: get(row, "cluster")?,
+        revision: get(row, "revision")?,
+        kind: DeployKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown deployment kind {kind:?}")))?,
+        actor_id: get(row, "actor_id")?,
+        actor: get(row, "actor_name")?,
+        via: get(row, "via")?,
+        started_at: get(row, "started_at")?,
+        finished_at: get(row, "finished_at")?,
+        result: DeployResult::parse(&result)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown deployment result {result:?}")))?,
+        hash: get(row, "hash")?,
+        summary: get(row, "summary")?,
+        report,
+    })
+}
+
 /// Columns for [`audit_entry`] from `audit au LEFT JOIN teams t`.
 pub(crate) const AUDIT_COLS: &str = "au.id, au.at, au.actor_name, au.actor_id, au.via, au.action, \
      au.team_id, t.name AS team, au.app, au.target, au.before, au.after";

@@ -16,6 +16,8 @@ use crate::rows::{APP_COLS, AUDIT_COLS, PLATFORM_COLS, REVISION_COLS, REVISION_M
 use crate::rows::{TOKEN_COLS, USER_COLS};
 use crate::*;
 
+mod deployments;
+
 /// How often a token's `last_used_at` is written at most (ms).
 const LAST_USED_EVERY_MS: i64 = 60_000;
 

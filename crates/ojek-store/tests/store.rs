@@ -191,6 +191,13 @@ scenarios!(
     failed_mutations_write_no_audit,
     platform_files,
     ping_and_close,
+    deployments_start_finish_and_list,
+    deployment_status_per_environment,
+    deployments_finish_only_from_running,
+    stale_deployments_are_interrupted,
+    deployments_are_audited_when_finished,
+    deployments_survive_app_deletion,
+    deployments_migration_applies_on_top_of_0001,
 );
 
 // ---- fixtures
@@ -1526,4 +1533,800 @@ async fn search_folds_unicode(db: &TestDb) {
             .expect("list");
         assert_eq!((apps.len(), total), (1, 1), "search {term:?}");
     }
+}
+
+// ---- deployments
+
+fn new_deployment(app: &str, revision: i64, environment: &str) -> NewDeployment {
+    NewDeployment {
+        app: app.into(),
+        revision,
+        environment: environment.into(),
+        target: DeployTarget::Kubernetes,
+        cluster: "prod-eu".into(),
+        kind: DeployKind::Apply,
+        expected_team_id: None,
+    }
+}
+
+/// An app `name` of team `team` with revisions 1..=`revisions`.
+async fn app_with_revisions(store: &Store, name: &str, team: &Team, revisions: i64, by: &Actor) {
+    store
+        .create_app(&new_revision(name, team, "rev 1"), by)
+        .await
+        .expect("create app");
+    for n in 2..=revisions {
+        store
+            .save_revision(&new_revision(name, team, &format!("rev {n}")), n - 1, by)
+            .await
+            .expect("save revision");
+    }
+}
+
+/// Starts and finishes one deployment.
+async fn deploy(store: &Store, new: &NewDeployment, result: DeployResult, by: &Actor) -> DeploymentRecord {
+    let started = store.start_deployment(new, by).await.expect("start deployment");
+    let hash = (result != DeployResult::Unreachable).then(|| format!("sha256:rev{}", new.revision));
+    store
+        .finish_deployment(
+            started.id,
+            result,
+            hash.as_deref(),
+            &format!("{} rev {}", result.as_str(), new.revision),
+            &serde_json::json!({"objects": []}),
+            by,
+        )
+        .await
+        .expect("finish deployment")
+}
+
+fn ids(records: &[DeploymentRecord]) -> Vec<i64> {
+    records.iter().map(|r| r.id).collect()
+}
+
+async fn deployments_start_finish_and_list(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let by = Actor {
+        via: "token:ci".into(),
+        ..actor(&ana)
+    };
+    app_with_revisions(store, "checkout", &pay, 3, &by).await;
+
+    let mut new = new_deployment("checkout", 2, "production");
+    new.cluster = "https://deployer:s3cret@k8s.example:6443".into();
+    new.target = DeployTarget::Nomad;
+    let started = store.start_deployment(&new, &by).await.expect("start");
+    assert_eq!(started.result, DeployResult::Running);
+    assert_eq!((started.app.as_str(), started.team_id), ("checkout", pay.id));
+    assert_eq!(
+        (started.environment.as_str(), started.revision),
+        ("production", 2)
+    );
+    assert_eq!(
+        (started.target, started.kind),
+        (DeployTarget::Nomad, DeployKind::Apply)
+    );
+    assert_eq!(
+        started.cluster, "https://deployer:***@k8s.example:6443",
+        "credentials redacted"
+    );
+    assert_eq!(
+        (started.actor_id, started.actor.as_str(), started.via.as_str()),
+        (Some(ana.id), "ana", "token:ci")
+    );
+    assert!(started.started_at > 0);
+    assert_eq!(
+        (started.finished_at, &started.hash, started.summary.as_str()),
+        (None, &None, "")
+    );
+    assert_eq!(started.report, None);
+    assert_eq!(
+        store.deployment(started.id).await.expect("read"),
+        Some(started.clone())
+    );
+
+    // One attempt at a time per app and environment; other environments are free.
+    let busy = store.start_deployment(&new, &by).await;
+    assert!(
+        matches!(&busy, Err(StoreError::AlreadyExists(w)) if w == "a running deployment of app checkout to production"),
+        "{busy:?}"
+    );
+    let staging = store
+        .start_deployment(&new_deployment("checkout", 3, "staging"), &by)
+        .await
+        .expect("another environment");
+
+    let report = serde_json::json!({"applied": ["Deployment/checkout"], "failed": []});
+    let finished = store
+        .finish_deployment(
+            started.id,
+            DeployResult::Succeeded,
+            Some("sha256:abc"),
+            "applied 1 object\nrolled out",
+            &report,
+            &by,
+        )
+        .await
+        .expect("finish");
+    assert_eq!(finished.result, DeployResult::Succeeded);
+    assert_eq!(finished.hash.as_deref(), Some("sha256:abc"));
+    assert_eq!(finished.summary, "applied 1 object rolled out", "one line");
+    assert_eq!(finished.report, Some(report.clone()));
+    assert!(finished.finished_at.is_some_and(|f| f >= finished.started_at));
+    assert_eq!(
+        store.deployment(finished.id).await.expect("read"),
+        Some(finished.clone())
+    );
+    store
+        .finish_deployment(
+            staging.id,
+            DeployResult::Timeout,
+            Some("sha256:def"),
+            "slow",
+            &report,
+            &by,
+        )
+        .await
+        .expect("finish staging");
+
+    // Newest first, without reports; by environment; in pages.
+    let mut all = vec![staging.id, started.id];
+    for (rev, env) in [(3, "production"), (1, "production"), (2, "staging")] {
+        all.insert(
+            0,
+            deploy(
+                store,
+                &new_deployment("checkout", rev, env),
+                DeployResult::Failed,
+                &by,
+            )
+            .await
+            .id,
+        );
+    }
+    let listed = store.deployments("checkout", None, None, 50).await.expect("list");
+    assert_eq!(ids(&listed), all);
+    assert!(
+        listed.iter().all(|d| d.report.is_none()),
+        "lists leave reports out"
+    );
+    assert_eq!(listed[4].summary, "applied 1 object rolled out");
+    let prod = store
+        .deployments("checkout", Some("production"), None, 50)
+        .await
+        .expect("list");
+    assert_eq!(ids(&prod), vec![all[1], all[2], all[4]]);
+    assert!(prod.iter().all(|d| d.environment == "production"));
+    let page1 = store.deployments("checkout", None, None, 2).await.expect("page");
+    assert_eq!(ids(&page1), all[..2].to_vec());
+    let page2 = store
+        .deployments("checkout", None, Some(page1[1].id), 2)
+        .await
+        .expect("page");
+    assert_eq!(ids(&page2), all[2..4].to_vec());
+    let page3 = store
+        .deployments("checkout", None, Some(page2[1].id), 2)
+        .await
+        .expect("page");
+    assert_eq!(ids(&page3), all[4..].to_vec());
+    assert!(
+        store
+            .deployments("ghost", None, None, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store
+            .deployments("checkout", Some("nowhere"), None, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(store.deployment(9999).await.expect("read"), None);
+
+    // What cannot be started.
+    let other = team(store, "ops").await;
+    let failures = [
+        store
+            .start_deployment(&new_deployment("ghost", 1, "production"), &by)
+            .await,
+        store
+            .start_deployment(&new_deployment("checkout", 4, "production"), &by)
+            .await,
+        store
+            .start_deployment(&new_deployment("checkout", 0, "production"), &by)
+            .await,
+        store
+            .start_deployment(
+                &NewDeployment {
+                    expected_team_id: Some(other.id),
+                    ..new_deployment("checkout", 1, "production")
+                },
+                &by,
+            )
+            .await,
+    ];
+    for f in &failures {
+        assert!(matches!(f, Err(StoreError::NotFound(_))), "{f:?}");
+    }
+    let no_env = store
+        .start_deployment(&new_deployment("checkout", 1, " "), &by)
+        .await;
+    assert!(matches!(no_env, Err(StoreError::InvalidInput(_))), "{no_env:?}");
+    let in_team = store
+        .start_deployment(
+            &NewDeployment {
+                expected_team_id: Some(pay.id),
+                ..new_deployment("checkout", 1, "production")
+            },
+            &by,
+        )
+        .await
+        .expect("start in the expected team");
+    assert_eq!(in_team.team_id, pay.id);
+}
+
+async fn deployment_status_per_environment(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let by = actor(&ana);
+    app_with_revisions(store, "checkout", &pay, 3, &by).await;
+    app_with_revisions(store, "other", &pay, 1, &by).await;
+    assert!(
+        store
+            .current_deployments("checkout")
+            .await
+            .expect("status")
+            .is_empty()
+    );
+    assert!(
+        store
+            .current_deployments("ghost")
+            .await
+            .expect("status")
+            .is_empty()
+    );
+
+    let ok1 = deploy(
+        store,
+        &new_deployment("checkout", 1, "production"),
+        DeployResult::Succeeded,
+        &by,
+    )
+    .await;
+    let ok2 = deploy(
+        store,
+        &new_deployment("checkout", 2, "production"),
+        DeployResult::Succeeded,
+        &by,
+    )
+    .await;
+    // The cluster was unreachable for revision 3: nothing is recorded as deployed.
+    let down = deploy(
+        store,
+        &new_deployment("checkout", 3, "production"),
+        DeployResult::Unreachable,
+        &by,
+    )
+    .await;
+    assert_eq!((down.result, &down.hash), (DeployResult::Unreachable, &None));
+    let staging_down = deploy(
+        store,
+        &new_deployment("checkout", 3, "staging"),
+        DeployResult::Unreachable,
+        &by,
+    )
+    .await;
+    let dev = store
+        .start_deployment(&new_deployment("checkout", 3, "dev"), &by)
+        .await
+        .expect("start");
+    let partial = deploy(
+        store,
+        &new_deployment("checkout", 2, "qa"),
+        DeployResult::Succeeded,
+        &by,
+    )
+    .await;
+    deploy(
+        store,
+        &new_deployment("checkout", 3, "qa"),
+        DeployResult::Partial,
+        &by,
+    )
+    .await;
+    deploy(
+        store,
+        &new_deployment("other", 1, "production"),
+        DeployResult::Succeeded,
+        &by,
+    )
+    .await;
+
+    let status = store.current_deployments("checkout").await.expect("status");
+    let envs: Vec<&str> = status.iter().map(|s| s.environment.as_str()).collect();
+    assert_eq!(
+        envs,
+        vec!["dev", "production", "qa", "staging"],
+        "by environment name"
+    );
+    let prod = &status[1];
+    assert_eq!(prod.last.id, down.id);
+    assert_eq!(prod.last.result, DeployResult::Unreachable);
+    assert_eq!(prod.last_succeeded.as_ref().map(|d| d.id), Some(ok2.id));
+    assert_eq!(prod.last_succeeded.as_ref().map(|d| d.revision), Some(2));
+    assert_ne!(prod.last_succeeded.as_ref().map(|d| d.id), Some(ok1.id));
+    assert_eq!(
+        (status[0].last.id, status[0].last.result),
+        (dev.id, DeployResult::Running)
+    );
+    assert_eq!(status[0].last_succeeded, None);
+    assert_eq!(status[2].last.result, DeployResult::Partial);
+    assert_eq!(status[2].last_succeeded.as_ref().map(|d| d.id), Some(partial.id));
+    assert_eq!(status[3].last.id, staging_down.id);
+    assert_eq!(status[3].last_succeeded, None, "unreachable is never deployed");
+    assert!(status.iter().all(|s| s.last.report.is_none()));
+    let other = store.current_deployments("other").await.expect("status");
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].last.app, "other");
+}
+
+async fn deployments_finish_only_from_running(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let by = actor(&ana);
+    app_with_revisions(store, "checkout", &pay, 1, &by).await;
+    let started = store
+        .start_deployment(&new_deployment("checkout", 1, "production"), &by)
+        .await
+        .expect("start");
+    let report = serde_json::json!({});
+    let as_running = store
+        .finish_deployment(started.id, DeployResult::Running, None, "x", &report, &by)
+        .await;
+    assert!(
+        matches!(as_running, Err(StoreError::InvalidInput(_))),
+        "{as_running:?}"
+    );
+    let done = store
+        .finish_deployment(
+            started.id,
+            DeployResult::Failed,
+            None,
+            "apply failed",
+            &report,
+            &by,
+        )
+        .await
+        .expect("finish");
+    let audit_before = all_audit(store).await;
+
+    let again = store
+        .finish_deployment(
+            started.id,
+            DeployResult::Succeeded,
+            Some("h"),
+            "late",
+            &report,
+            &by,
+        )
+        .await;
+    assert!(
+        matches!(&again, Err(StoreError::InvalidInput(m)) if m.contains("already finished (failed)")),
+        "{again:?}"
+    );
+    let missing = store
+        .finish_deployment(9999, DeployResult::Succeeded, None, "x", &report, &by)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+    assert_eq!(
+        store.deployment(started.id).await.expect("read"),
+        Some(done),
+        "unchanged"
+    );
+    assert_eq!(
+        all_audit(store).await,
+        audit_before,
+        "failed finishes write no audit entry"
+    );
+
+    // Two finishers racing: exactly one wins.
+    let racing = store
+        .start_deployment(&new_deployment("checkout", 1, "production"), &by)
+        .await
+        .expect("start");
+    let finishers = futures_join_all((0..4).map(|i| {
+        let (store, by) = (store.clone(), by.clone());
+        async move {
+            let result = if i % 2 == 0 {
+                DeployResult::Succeeded
+            } else {
+                DeployResult::Failed
+            };
+            store
+                .finish_deployment(racing.id, result, None, "race", &serde_json::json!({}), &by)
+                .await
+        }
+    }))
+    .await;
+    assert_eq!(finishers.iter().filter(|f| f.is_ok()).count(), 1, "{finishers:?}");
+    let audited = all_audit(store).await;
+    assert_eq!(
+        audited.len(),
+        audit_before.len() + 1,
+        "one audit entry for the winner"
+    );
+}
+
+async fn stale_deployments_are_interrupted(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let by = actor(&ana);
+    app_with_revisions(store, "checkout", &pay, 2, &by).await;
+    let done = deploy(
+        store,
+        &new_deployment("checkout", 1, "production"),
+        DeployResult::Succeeded,
+        &by,
+    )
+    .await;
+    let stuck = store
+        .start_deployment(&new_deployment("checkout", 2, "production"), &by)
+        .await
+        .expect("start");
+    let rollback = store
+        .start_deployment(
+            &NewDeployment {
+                kind: DeployKind::Rollback,
+                ..new_deployment("checkout", 1, "staging")
+            },
+            &by,
+        )
+        .await
+        .expect("start");
+
+    // Young running deployments (another replica may be at work) are left alone.
+    let none = store.finish_stale_deployments(3_600_000).await.expect("stale");
+    assert!(none.is_empty(), "{none:?}");
+    assert_eq!(
+        store.deployment(stuck.id).await.expect("read").map(|d| d.result),
+        Some(DeployResult::Running)
+    );
+    let blocked = store
+        .start_deployment(&new_deployment("checkout", 2, "production"), &by)
+        .await;
+    assert!(
+        matches!(blocked, Err(StoreError::AlreadyExists(_))),
+        "{blocked:?}"
+    );
+
+    let audit_before = all_audit(store).await.len();
+    let finished = store.finish_stale_deployments(0).await.expect("stale");
+    assert_eq!(ids(&finished), vec![stuck.id, rollback.id]);
+    for d in &finished {
+        assert_eq!(d.result, DeployResult::Failed);
+        assert_eq!(d.summary, "interrupted");
+        assert_eq!(d.report, None);
+        assert!(d.finished_at.is_some());
+        assert_eq!(d.hash, None);
+    }
+    assert_eq!(
+        store.deployment(stuck.id).await.expect("read").as_ref(),
+        Some(&finished[0])
+    );
+    assert_eq!(
+        store.deployment(done.id).await.expect("read"),
+        Some(done.clone()),
+        "finished ones untouched"
+    );
+    let audit = all_audit(store).await;
+    assert_eq!(audit.len(), audit_before + 2);
+    assert_eq!(
+        audit[..2]
+            .iter()
+            .map(|e| (e.action.as_str(), e.actor.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("deploy.rollback", "system"), ("deploy.apply", "system")]
+    );
+    assert_eq!(json(&audit[1].after)["result"], "failed");
+    // Nothing is running any more: a new attempt may start, the old one cannot be finished.
+    store
+        .start_deployment(&new_deployment("checkout", 2, "production"), &by)
+        .await
+        .expect("no longer blocked");
+    let late = store
+        .finish_deployment(
+            stuck.id,
+            DeployResult::Succeeded,
+            None,
+            "x",
+            &serde_json::json!({}),
+            &by,
+        )
+        .await;
+    assert!(matches!(late, Err(StoreError::InvalidInput(_))), "{late:?}");
+    let status = store.current_deployments("checkout").await.expect("status");
+    assert_eq!(status[0].last_succeeded.as_ref().map(|d| d.id), Some(done.id));
+    assert!(
+        store.finish_stale_deployments(-5).await.is_ok(),
+        "a negative age is 0"
+    );
+}
+
+async fn deployments_are_audited_when_finished(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let by = actor(&ana);
+    app_with_revisions(store, "checkout", &pay, 3, &by).await;
+    let before = all_audit(store).await.len();
+
+    let started = store
+        .start_deployment(&new_deployment("checkout", 2, "production"), &by)
+        .await
+        .expect("start");
+    assert_eq!(all_audit(store).await.len(), before, "starting is not audited");
+    let first = store
+        .finish_deployment(
+            started.id,
+            DeployResult::Succeeded,
+            Some("sha256:two"),
+            "ok",
+            &serde_json::json!({}),
+            &by,
+        )
+        .await
+        .expect("finish");
+    let entry = &all_audit(store).await[0];
+    assert_eq!(entry.action, "deploy.apply");
+    assert_eq!(
+        (entry.team_id, entry.team.as_deref()),
+        (Some(pay.id), Some("payments"))
+    );
+    assert_eq!(entry.app.as_deref(), Some("checkout"));
+    assert_eq!(entry.target, "app checkout rev 2 to production");
+    assert_eq!(
+        (entry.actor.as_str(), entry.actor_id, entry.via.as_str()),
+        ("ana", Some(ana.id), "ui")
+    );
+    assert_eq!(entry.at, first.finished_at.expect("finished"));
+    assert_eq!(entry.before, None, "nothing was deployed there before");
+    assert_eq!(
+        json(&entry.after),
+        serde_json::json!({"deployment": first.id, "revision": 2, "result": "succeeded", "hash": "sha256:two"})
+    );
+
+    deploy(
+        store,
+        &new_deployment("checkout", 3, "production"),
+        DeployResult::Unreachable,
+        &by,
+    )
+    .await;
+    deploy(
+        store,
+        &new_deployment("checkout", 3, "staging"),
+        DeployResult::Succeeded,
+        &by,
+    )
+    .await;
+    let rollback = NewDeployment {
+        kind: DeployKind::Rollback,
+        ..new_deployment("checkout", 1, "production")
+    };
+    let back = deploy(store, &rollback, DeployResult::Succeeded, &by).await;
+    let audit = all_audit(store).await;
+    assert_eq!(
+        audit[..3].iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["deploy.rollback", "deploy.apply", "deploy.apply"]
+    );
+    assert_eq!(audit[2].target, "app checkout rev 3 to production");
+    assert_eq!(json(&audit[2].after)["result"], "unreachable");
+    assert_eq!(json(&audit[2].after)["hash"], serde_json::Value::Null);
+    assert_eq!(audit[0].target, "app checkout rev 1 to production");
+    // Before: what production ran, not the unreachable attempt nor another environment.
+    assert_eq!(
+        json(&audit[0].before),
+        serde_json::json!({"deployment": first.id, "revision": 2, "result": "succeeded", "hash": "sha256:two"})
+    );
+    assert_eq!(json(&audit[0].after)["deployment"], back.id);
+    // Team readers see them; the app filter finds them.
+    let team_view = store
+        .audit(&AuditFilter {
+            team_ids: Some(vec![pay.id]),
+            app: Some("checkout".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert_eq!(
+        team_view
+            .iter()
+            .filter(|e| e.action.starts_with("deploy."))
+            .count(),
+        4
+    );
+}
+
+async fn deployments_survive_app_deletion(db: &TestDb) {
+    let store = &db.store;
+    let ana = user(store, "ana").await;
+    let pay = team(store, "payments").await;
+    let food = team(store, "food").await;
+    let by = actor(&ana);
+    app_with_revisions(store, "checkout", &pay, 2, &by).await;
+    let done = deploy(
+        store,
+        &new_deployment("checkout", 2, "production"),
+        DeployResult::Succeeded,
+        &by,
+    )
+    .await;
+    let running = store
+        .start_deployment(&new_deployment("checkout", 1, "staging"), &by)
+        .await
+        .expect("start");
+
+    store.delete_app("checkout", None, &by).await.expect("delete");
+    assert_eq!(
+        store.deployment(done.id).await.expect("read"),
+        Some(done.clone()),
+        "kept"
+    );
+    // A deploy in flight while the app was deleted still finishes and is audited for its team.
+    let finished = store
+        .finish_deployment(
+            running.id,
+            DeployResult::Succeeded,
+            Some("h"),
+            "ok",
+            &serde_json::json!({}),
+            &by,
+        )
+        .await
+        .expect("finish after delete");
+    assert_eq!((finished.app.as_str(), finished.team_id), ("checkout", pay.id));
+    let entry = &all_audit(store).await[0];
+    assert_eq!(
+        (entry.action.as_str(), entry.team_id),
+        ("deploy.apply", Some(pay.id))
+    );
+
+    // The name is free again: the new app (another team's) starts with an empty history.
+    app_with_revisions(store, "checkout", &food, 1, &by).await;
+    assert!(
+        store
+            .deployments("checkout", None, None, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(
+        store
+            .current_deployments("checkout")
+            .await
+            .expect("status")
+            .is_empty()
+    );
+    let fresh = deploy(
+        store,
+        &new_deployment("checkout", 1, "production"),
+        DeployResult::Succeeded,
+        &by,
+    )
+    .await;
+    assert_eq!(fresh.team_id, food.id);
+    assert_eq!(
+        ids(&store.deployments("checkout", None, None, 10).await.expect("list")),
+        vec![fresh.id]
+    );
+    let entry = &all_audit(store).await[0];
+    assert_eq!(
+        entry.before, None,
+        "the deleted app's deployments are not the new app's past"
+    );
+    // The old records are still there, under the old team.
+    assert_eq!(
+        store.deployment(done.id).await.expect("read").map(|d| d.team_id),
+        Some(pay.id)
+    );
+    let reopened = db.reopen().await;
+    assert_eq!(reopened.deployment(done.id).await.expect("read"), Some(done));
+    reopened.close().await;
+}
+
+/// A database created before deployments existed (only `0001` applied, with data) gets `0002`
+/// on the next start and keeps its data; starting again applies nothing.
+async fn deployments_migration_applies_on_top_of_0001(db: &TestDb) {
+    let engine = match db.store.kind() {
+        DbKind::Sqlite => "sqlite",
+        DbKind::Postgres => "postgres",
+    };
+    // Only the first migration, read from the same file the store embeds (same checksum).
+    let only_first = tempfile::tempdir().expect("temporary directory");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(engine)
+        .join("0001_initial.sql");
+    std::fs::copy(&source, only_first.path().join("0001_initial.sql")).expect("copy 0001");
+    let migrator = sqlx::migrate::Migrator::new(only_first.path())
+        .await
+        .expect("migrator");
+    assert_eq!(migrator.iter().count(), 1);
+
+    let sqlite_dir = tempfile::tempdir().expect("temporary directory");
+    let _pg;
+    let old_data = [
+        "INSERT INTO teams (name, created_at) VALUES ('payments', 1)",
+        "INSERT INTO apps (name, team_id, description, search, head, created_at, updated_at, updated_by) \
+         SELECT 'checkout', id, 'old', 'checkout\nold', 1, 1, 1, 'ana' FROM teams",
+        "INSERT INTO revisions (app_id, number, author, created_at, message, manifest, files) \
+         SELECT id, 1, 'ana', 1, 'first', 'kind: old', '{}' FROM apps",
+    ];
+    let url = match db.store.kind() {
+        DbKind::Sqlite => {
+            let url = format!("sqlite://{}?mode=rwc", sqlite_dir.path().join("old.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("connect");
+            migrator.run(&pool).await.expect("apply 0001");
+            for sql in old_data {
+                sqlx::query(sql).execute(&pool).await.expect("old data");
+            }
+            pool.close().await;
+            url
+        }
+        DbKind::Postgres => {
+            let admin = std::env::var("OJEK_TEST_POSTGRES_URL").expect("set for PostgreSQL tests");
+            let pg = PgDatabase::create(&admin).await;
+            let pool = sqlx::PgPool::connect(&pg.url).await.expect("connect");
+            migrator.run(&pool).await.expect("apply 0001");
+            for sql in old_data {
+                sqlx::query(sql).execute(&pool).await.expect("old data");
+            }
+            pool.close().await;
+            let url = pg.url.clone();
+            _pg = pg;
+            url
+        }
+    };
+
+    let store = Store::open(&url)
+        .await
+        .expect("open migrates to the newest version");
+    let app = store.app("checkout").await.expect("app").expect("old app kept");
+    assert_eq!((app.team.as_str(), app.head), ("payments", 1));
+    assert_eq!(
+        store
+            .revision("checkout", 1)
+            .await
+            .expect("rev")
+            .map(|r| r.manifest),
+        Some("kind: old".to_owned())
+    );
+    let by = Actor::system();
+    let done = deploy(
+        &store,
+        &new_deployment("checkout", 1, "production"),
+        DeployResult::Succeeded,
+        &by,
+    )
+    .await;
+    store.close().await;
+
+    let again = Store::open(&url).await.expect("reopen: nothing to apply");
+    assert_eq!(again.deployment(done.id).await.expect("read"), Some(done));
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&mut conn)
+        .await
+        .expect("applied migrations");
+    assert_eq!(versions, vec![1, 2]);
+    conn.close().await.ok();
+    again.close().await;
 }
