@@ -422,6 +422,34 @@ pub fn validate_all(loaded: &LoadedApp, extra_envs: &[String]) -> Diagnostics {
     all
 }
 
+/// A Nomad token written into the platform file (`token: "s3cret"`) is a type error, and
+/// `token: {value: …}` an unknown field; say why the file only references tokens, without
+/// echoing the value into terminals and CI logs.
+fn explain_written_tokens(diags: &mut Diagnostics) {
+    let is_token = |path: &str| path.starts_with("environments.") && path.ends_with(".nomad.cluster.token");
+    let hint = "reference the token instead: `token: {env: NOMAD_TOKEN}` (an environment variable of the \
+                process running ojek) or `token: {file: /path/to/token}`; if a real token was committed, \
+                revoke it";
+    let mut unknown_at = Vec::new();
+    for d in diags.0.iter_mut() {
+        let Some(path) = d.path.clone() else { continue };
+        if is_token(&path) && d.message.starts_with("expected ") {
+            d.message = "a token cannot be written in the platform file".into();
+            d.hint = Some(hint.into());
+        } else if let Some((parent, _)) = path.rsplit_once('.')
+            && is_token(parent)
+            && d.message.starts_with("unknown field")
+        {
+            d.hint = Some(hint.into());
+            unknown_at.push(parent.to_string());
+        }
+    }
+    // With an unknown field under `token`, "missing field `env`" only repeats the problem.
+    diags.0.retain(|d| {
+        !(d.message.starts_with("missing field") && d.path.as_ref().is_some_and(|p| unknown_at.contains(p)))
+    });
+}
+
 /// Parses and fully checks a platform file.
 pub fn load_platform(file: &str, text: &str) -> Result<LoadedPlatform, Diagnostics> {
     let file: Arc<str> = Arc::from(file);
@@ -435,6 +463,7 @@ pub fn load_platform(file: &str, text: &str) -> Result<LoadedPlatform, Diagnosti
     let mut diags = Diagnostics::default();
     schema::check(schema::platform_schema(), &node, &mut diags);
     if diags.has_errors() {
+        explain_written_tokens(&mut diags);
         diags.sort();
         return Err(diags);
     }

@@ -5,9 +5,16 @@
 //!
 //! Name templates may use `{app}`, `{team}`, `{env}`, `{resource}`, `{topic}` and `{group}`.
 
+mod cluster;
+
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+pub use cluster::{
+    InCluster, KubeconfigCluster, KubernetesCluster, NomadCluster, NomadTls, TokenFromEnv, TokenFromFile,
+    TokenSource, is_env_var_name, resolve_path,
+};
 
 /// Kubernetes minor versions ojek renders for and validates against.
 pub const KUBERNETES_VERSIONS: &[&str] = &["1.33", "1.34", "1.35", "1.36", "1.37"];
@@ -91,6 +98,10 @@ pub struct KubernetesEnvironment {
     /// Namespace template; `{team}-{env}` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The cluster `ojek plan` and `ojek apply` deploy to: `{kubeconfig: PATH, context: NAME}`
+    /// or `{inCluster: true}`. Without it the environment renders but cannot be deployed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<KubernetesCluster>,
 }
 
 /// Nomad settings of an environment.
@@ -102,6 +113,11 @@ pub struct NomadEnvironment {
     /// Nomad namespace template; the profile's namespace when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The Nomad cluster `ojek plan` and `ojek apply` deploy to: address, region, namespace,
+    /// where the ACL token is read from, TLS files. Without it the environment renders but
+    /// cannot be deployed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<NomadCluster>,
 }
 
 /// A platform profile: settings for one kind of cluster.

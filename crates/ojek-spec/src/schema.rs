@@ -482,7 +482,12 @@ impl Compiled {
                     }
                 }
             }
-            S::Alt(a) if a.len() == 1 => self.collect_types(a[0], types, depth + 1),
+            // Untagged enums (`{env} | {file}`) nest alternatives inside an `Option`'s.
+            S::Alt(alternatives) => {
+                for a in alternatives {
+                    self.collect_types(*a, types, depth + 1);
+                }
+            }
             _ => {}
         }
     }

@@ -7,7 +7,9 @@ use indexmap::IndexMap;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use crate::manifest::*;
-use crate::platform::{KUBERNETES_VERSIONS, Platform, TargetKind};
+use crate::platform::{
+    KUBERNETES_VERSIONS, KubernetesCluster, NomadCluster, Platform, TargetKind, TokenSource, is_env_var_name,
+};
 use crate::source::{Node, Path};
 use crate::values::{Duration, check_cron};
 
@@ -999,6 +1001,9 @@ pub fn validate_platform(platform: &Platform, node: &Node, out: &mut Diagnostics
                 &k.profile,
                 TargetKind::Kubernetes,
             );
+            if let Some(cluster) = &k.cluster {
+                check_kubernetes_cluster(&mut cx, &ep.key("kubernetes").key("cluster"), cluster);
+            }
         }
         if let Some(n) = &env.nomad {
             check_profile(
@@ -1007,6 +1012,9 @@ pub fn validate_platform(platform: &Platform, node: &Node, out: &mut Diagnostics
                 &n.profile,
                 TargetKind::Nomad,
             );
+            if let Some(cluster) = &n.cluster {
+                check_nomad_cluster(&mut cx, &ep.key("nomad").key("cluster"), cluster);
+            }
         }
         let has_default = match env.target {
             TargetKind::Kubernetes => env.kubernetes.is_some(),
@@ -1071,6 +1079,97 @@ pub fn validate_platform(platform: &Platform, node: &Node, out: &mut Diagnostics
                     );
                 }
             }
+        }
+    }
+}
+
+fn check_kubernetes_cluster(cx: &mut Ctx, path: &Path, cluster: &KubernetesCluster) {
+    if let KubernetesCluster::Kubeconfig(k) = cluster {
+        if k.kubeconfig.trim().is_empty() {
+            cx.error_hint(
+                &path.key("kubeconfig"),
+                "the kubeconfig path is empty",
+                "e.g. `~/.kube/config`, or a path relative to the platform file",
+            );
+        }
+        if k.context.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            cx.error_hint(
+                &path.key("context"),
+                "the context is empty",
+                "leave `context` out to use the kubeconfig's current context",
+            );
+        }
+    }
+}
+
+fn check_nomad_cluster(cx: &mut Ctx, path: &Path, cluster: &NomadCluster) {
+    let address = cluster.address.as_str();
+    let https = address.starts_with("https://");
+    match address.split_once("://") {
+        Some(("http" | "https", rest)) if !rest.is_empty() && !rest.contains(char::is_whitespace) => {}
+        _ => cx.error_hint(
+            &path.key("address"),
+            format!("`{address}` is not an http:// or https:// address"),
+            "e.g. `https://nomad.example.com:4646` (what NOMAD_ADDR would be)",
+        ),
+    }
+    for (field, value) in [("region", &cluster.region), ("namespace", &cluster.namespace)] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            cx.error_hint(
+                &path.key(field),
+                format!("the {field} is empty"),
+                format!("leave `{field}` out to use the default"),
+            );
+        }
+    }
+    match &cluster.token {
+        Some(TokenSource::Env(e)) if !is_env_var_name(&e.env) => cx.error_hint(
+            &path.key("token").key("env"),
+            "not an environment variable name",
+            "name the variable that holds the token (letters, digits and `_`), e.g. `NOMAD_TOKEN`; \
+             never write the token itself in the platform file",
+        ),
+        Some(TokenSource::File(f)) if f.file.trim().is_empty() => {
+            cx.error(&path.key("token").key("file"), "the token file path is empty");
+        }
+        _ => {}
+    }
+    if let Some(tls) = &cluster.tls {
+        let tp = path.key("tls");
+        let empty = |v: &Option<String>| v.as_deref().is_some_and(|s| s.trim().is_empty());
+        for (field, value) in [
+            ("caFile", &tls.ca_file),
+            ("certFile", &tls.cert_file),
+            ("keyFile", &tls.key_file),
+        ] {
+            if empty(value) {
+                cx.error(&tp.key(field), format!("the {field} path is empty"));
+            }
+        }
+        match (&tls.ca_file, &tls.cert_file, &tls.key_file) {
+            (None, None, None) => cx.error_hint(
+                &tp,
+                "no TLS files",
+                "give `caFile`, and `certFile` with `keyFile` for client certificates; or leave `tls` out",
+            ),
+            (_, Some(_), None) => cx.error_hint(
+                &tp,
+                "`certFile` without `keyFile`",
+                "a client certificate needs its private key",
+            ),
+            (_, None, Some(_)) => cx.error_hint(
+                &tp,
+                "`keyFile` without `certFile`",
+                "a client key needs its certificate",
+            ),
+            _ => {}
+        }
+        if !https && address.starts_with("http://") {
+            cx.error_hint(
+                &path.key("address"),
+                "TLS files are given but the address is plain http://",
+                "use the agent's https:// address",
+            );
         }
     }
 }
