@@ -1,6 +1,7 @@
 //! `ojek`: the one binary. Reads files, calls the pure pipeline in `ojek-core`, writes output.
 
 mod client_cmd;
+mod deploy_cmd;
 mod files;
 mod render_cmd;
 mod up_cmd;
@@ -67,6 +68,17 @@ enum Command {
         /// Output as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Show what `ojek apply` would change in the environment's cluster (from the platform
+    /// file), object by object and field by field. Changes nothing.
+    Plan(deploy_cmd::DeployArgs),
+    /// Deploy an app to the environment's cluster (from the platform file) and wait for the
+    /// rollout. Exit 1 on a conflict or failed rollout, 2 when the cluster cannot be reached.
+    Apply {
+        #[command(flatten)]
+        args: deploy_cmd::DeployArgs,
+        #[command(flatten)]
+        flags: deploy_cmd::ApplyFlags,
     },
     /// Serve the web UI and JSON API (embedded SQLite by default; --database for PostgreSQL).
     Up(up_cmd::UpArgs),
@@ -163,6 +175,8 @@ fn main() -> ExitCode {
             target,
             json,
         } => render_cmd::explain(&file, &target, object.as_deref(), field.as_deref(), json),
+        Command::Plan(args) => deploy_cmd::plan(&args),
+        Command::Apply { args, flags } => deploy_cmd::apply(&args, &flags),
         Command::Up(args) => up_cmd::run(args),
         Command::Apps { server, command } => client_cmd::run(&server, command),
         Command::Schema { kind } => {

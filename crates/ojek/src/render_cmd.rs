@@ -1,18 +1,32 @@
-//! `ojek render` and `ojek explain`.
+//! `ojek render` and `ojek explain`, and the rendering step `ojek plan` and `ojek apply` share.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use ojek_core::spec::load::{load_app, load_platform};
+use ojek_core::spec::load::{LoadedPlatform, load_app, load_platform};
 use ojek_core::spec::platform::TargetKind;
 use ojek_core::{Format, NomadFormat, RenderOptions, Rendered};
 
 use crate::files::{FsReader, find_platform, read_text, write_all};
 use crate::{KubeFormat, NomadFormatArg, TargetArg, TargetArgs};
 
-/// Renders, or prints the diagnostics and returns the exit code.
-fn render_app(file: &Path, args: &TargetArgs) -> Result<Result<(Rendered, String), ExitCode>> {
+/// An app rendered for one environment, with the platform file it was rendered against.
+pub(crate) struct RenderedApp {
+    /// What the renderer produced.
+    pub rendered: Rendered,
+    /// The app's `metadata.name`.
+    pub app: String,
+    /// The platform file, loaded.
+    pub platform: LoadedPlatform,
+    /// Where the platform file is (paths in it are relative to its directory).
+    pub platform_path: PathBuf,
+}
+
+/// Loads the platform file and the manifest and renders the app for `args.env`; on invalid
+/// input prints the diagnostics and returns exit code 1. Warnings go to standard error.
+/// `ojek render`, `explain`, `plan` and `apply` all start here.
+pub(crate) fn render_app(file: &Path, args: &TargetArgs) -> Result<Result<RenderedApp, ExitCode>> {
     let name = file.display().to_string();
     let text = read_text(file)?;
     let platform_path = find_platform(args.platform.as_deref(), file)?;
@@ -40,9 +54,14 @@ fn render_app(file: &Path, args: &TargetArgs) -> Result<Result<(Rendered, String
         kube_version: args.kube_version.clone(),
     };
     match ojek_core::render(&loaded, &platform, &opts) {
-        Ok(r) => {
-            eprint!("{}", r.warnings);
-            Ok(Ok((r, loaded.app.metadata.name.clone())))
+        Ok(rendered) => {
+            eprint!("{}", rendered.warnings);
+            Ok(Ok(RenderedApp {
+                rendered,
+                app: loaded.app.metadata.name.clone(),
+                platform,
+                platform_path,
+            }))
         }
         Err(d) => {
             eprint!("{d}");
@@ -59,7 +78,7 @@ pub fn render(
     nomad_format: NomadFormatArg,
     output: Option<&Path>,
 ) -> Result<ExitCode> {
-    let (rendered, app) = match render_app(file, args)? {
+    let RenderedApp { rendered, app, .. } = match render_app(file, args)? {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
@@ -102,7 +121,7 @@ pub fn explain(
     field: Option<&str>,
     json: bool,
 ) -> Result<ExitCode> {
-    let (rendered, _) = match render_app(file, args)? {
+    let RenderedApp { rendered, .. } = match render_app(file, args)? {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };

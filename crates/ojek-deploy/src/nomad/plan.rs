@@ -6,13 +6,15 @@ use std::fmt::Write;
 use ojek_core::spec::platform::TargetKind;
 use ojek_nomad_api::{NomadClient, PlanResponse, format_plan_diff};
 use ojek_output::Rendered;
+use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::{NomadCluster, NomadDeployError, REVISION_META_KEY, Result};
 
-/// What deploying the rendered jobs would change, job by job.
-#[derive(Debug, Clone)]
+/// What deploying the rendered jobs would change, job by job. Serializable, for `--json`
+/// output and API answers.
+#[derive(Debug, Clone, Serialize)]
 pub struct NomadPlan {
     /// The cluster's address.
     pub address: String,
@@ -52,7 +54,7 @@ impl NomadPlan {
 }
 
 /// The plan of one job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NomadJobPlan {
     /// Job ID.
     pub job_id: String,
