@@ -2,8 +2,9 @@
 //! started in the test: `examples/platform.yaml` with its clusters pointed at a kubeconfig
 //! for the fake Kubernetes API server (staging) and at the fake Nomad agent (production-dc,
 //! with an ACL token read from `NOMAD_TOKEN`). First plan, apply with a rollout wait, a plan
-//! with no changes, an unreachable cluster (exit 2, named), an environment without a
-//! cluster, and a missing token variable.
+//! with no changes, a field-manager conflict (exit 1 with the `--force` hint, then forced), a
+//! failed rollout (exit 1 with the reason), an unreachable cluster (exit 2, named), an
+//! environment without a cluster, and a missing token variable.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -331,4 +332,83 @@ async fn an_environment_without_a_cluster_renders_but_does_not_deploy() {
     )
     .await;
     assert_eq!(code(&o), 0, "{}", err(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_and_a_failed_rollout_exit_1() {
+    let kube = FakeKube::start().await;
+    kube.set_controller(false);
+    let dir = project(&kube.url(), "http://127.0.0.1:9");
+    let d = dir.path();
+    let staging = ["driver-location.yaml", "--env", "staging"];
+    let apply = |extra: &'static [&'static str]| {
+        let mut args = vec!["apply"];
+        args.extend(staging);
+        args.extend(extra);
+        args
+    };
+    let o = ojek(d, None, &apply(&["--wait", "0"])).await;
+    assert_eq!(code(&o), 0, "{}", err(&o));
+
+    // Someone runs `kubectl apply --server-side --force-conflicts` with a hotfix image.
+    let hotfix = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "driver-location-web"},
+        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "hotfix:1"}]}}}});
+    let url = format!(
+        "{}/apis/apps/v1/namespaces/{KUBE_NAMESPACE}/deployments/driver-location-web?fieldManager=kubectl&force=true",
+        kube.url()
+    );
+    let response = reqwest::Client::new()
+        .patch(url)
+        .header("Content-Type", "application/apply-patch+yaml")
+        .body(hotfix.to_string())
+        .send()
+        .await
+        .expect("kubectl apply");
+    assert!(response.status().is_success(), "{}", response.status());
+
+    let o = ojek(d, None, &[&["plan"][..], &staging[..]].concat()).await;
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    let field = ".spec.template.spec.containers[name=\"web\"].image";
+    assert!(
+        out(&o).contains(&format!("! {field} is owned by kubectl")),
+        "{}",
+        out(&o)
+    );
+    assert!(out(&o).contains("unless run with --force"), "{}", out(&o));
+
+    let o = ojek(d, None, &apply(&["--wait", "0"])).await;
+    assert_eq!(code(&o), 1, "{}{}", out(&o), err(&o));
+    assert!(
+        out(&o).contains("Deployment/driver-location-web: FAILED"),
+        "{}",
+        out(&o)
+    );
+    assert!(err(&o).contains("Re-run with --force"), "{}", err(&o));
+
+    let o = ojek(d, None, &apply(&["--wait", "0", "--force"])).await;
+    assert_eq!(code(&o), 0, "{}{}", out(&o), err(&o));
+    let deployment = kube
+        .object("Deployment", KUBE_NAMESPACE, "driver-location-web")
+        .expect("deployment");
+    let image = &deployment["spec"]["template"]["spec"]["containers"][0]["image"];
+    // Staging's image (the example overrides it there), not the hotfix.
+    assert_eq!(image, "registry.gojek.io/fulfilment/driver-location:2.15.0-rc.1");
+
+    // An image that cannot be pulled: the rollout fails, with the reason, exit 1.
+    kube.set_controller(true);
+    let manifest = d.join("driver-location.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    let broken = text.replace("driver-location:2.", "driver-location:fail-pull-2.");
+    assert_ne!(text, broken);
+    std::fs::write(&manifest, broken).expect("write");
+    let o = ojek(d, None, &apply(&["--wait", "20s"])).await;
+    assert_eq!(code(&o), 1, "{}{}", out(&o), err(&o));
+    assert!(out(&o).contains("rollout FAILED"), "{}", out(&o));
+    assert!(out(&o).contains("ImagePullBackOff"), "{}", out(&o));
+    assert!(
+        err(&o).contains("cluster `staging (fake)`: the rollout did not succeed"),
+        "{}",
+        err(&o)
+    );
 }
