@@ -1,5 +1,6 @@
 //! Deploying rendered ojek apps to clusters: plan, apply, prune, rollout wait.
 //!
+//! [`clusters`] turns the platform file's cluster settings into connection settings;
 //! [`kube`] deploys to Kubernetes with server-side apply (field manager `ojek`); [`nomad`]
 //! registers Nomad jobs with `EnforceIndex` and follows their deployments. Both take what
 //! `ojek_core::render` produced. This crate does I/O against clusters only: no rendering, no
@@ -23,6 +24,7 @@
 //! It deploys `examples/driver-location.yaml` (staging) into that namespace with a public
 //! image and leaves the namespace for inspection; delete it afterwards.
 
+pub mod clusters;
 mod error;
 pub mod kube;
 pub mod nomad;

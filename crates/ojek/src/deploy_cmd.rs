@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
-use ojek_core::spec::platform::{self as pf, Environment, TargetKind, TokenSource};
+use anyhow::{Context, Result, bail};
+use ojek_core::spec::platform::TargetKind;
 use ojek_core::spec::values::parse_duration;
 use ojek_deploy::DeployError;
-use ojek_deploy::kube::{ApplyOptions, ClusterConfig, ClusterSource, Deployment, KubeTarget};
+use ojek_deploy::clusters::{self, PathBase};
+use ojek_deploy::kube::{ApplyOptions, ClusterConfig, Deployment, KubeTarget};
 use ojek_deploy::nomad::{self, NomadApplyOptions, NomadCluster, NomadDeployError};
 use serde::Serialize;
 
@@ -101,19 +102,13 @@ fn run(args: &DeployArgs, action: Action) -> Result<ExitCode> {
         Ok(app) => app,
         Err(code) => return Ok(code),
     };
-    let env = app
-        .platform
-        .platform
-        .environments
-        .get(&args.env)
-        .ok_or_else(|| anyhow!("the platform file has no environment {}", args.env))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     match app.rendered.target {
         TargetKind::Kubernetes => {
-            let cluster = kube_cluster(&app, env, &args.env)?;
+            let cluster = clusters::kube_cluster(&app.platform.platform, &args.env, &path_base(&app))?;
             runtime.block_on(kube(cluster, &app, args, action))
         }
         TargetKind::Nomad => {
@@ -128,121 +123,16 @@ fn run(args: &DeployArgs, action: Action) -> Result<ExitCode> {
                     bail!("--prune is not supported on Nomad yet: ojek does not deregister jobs");
                 }
             }
-            let cluster = nomad_cluster(&app, env, &args.env)?;
+            let cluster = clusters::nomad_cluster(&app.platform.platform, &args.env, &path_base(&app))?;
             runtime.block_on(nomad(cluster, &app, args, action))
         }
     }
 }
 
-fn no_cluster(app: &RenderedApp, env: &str, target: TargetKind, example: &str) -> anyhow::Error {
-    anyhow!(
-        "environment {env} has no {}.cluster in the platform file {}\n  hint: add `cluster: {example}` under \
-         environments.{env}.{} (see docs/platform.md, Clusters)",
-        target.as_str(),
-        app.platform_path.display(),
-        target.as_str()
-    )
-}
-
-/// A path written in the platform file: `~/` is the home directory, a relative path is
-/// relative to the platform file's directory.
-fn platform_path(app: &RenderedApp, written: &str) -> Result<PathBuf> {
+/// Paths in the platform file are relative to its directory.
+fn path_base(app: &RenderedApp) -> PathBase {
     let dir = app.platform_path.parent().unwrap_or(Path::new("."));
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from);
-    pf::resolve_path(written, dir, home.as_deref())
-        .map_err(|e| anyhow!("{}: {e}", app.platform_path.display()))
-}
-
-fn kube_cluster(app: &RenderedApp, env: &Environment, name: &str) -> Result<ClusterConfig> {
-    let cluster = env
-        .kubernetes
-        .as_ref()
-        .and_then(|k| k.cluster.as_ref())
-        .ok_or_else(|| {
-            no_cluster(
-                app,
-                name,
-                TargetKind::Kubernetes,
-                "{kubeconfig: ~/.kube/config, context: NAME}",
-            )
-        })?;
-    let source = match cluster {
-        pf::KubernetesCluster::Kubeconfig(k) => ClusterSource::Kubeconfig {
-            path: platform_path(app, &k.kubeconfig)?,
-            context: k.context.clone(),
-        },
-        pf::KubernetesCluster::InCluster(_) => ClusterSource::InCluster,
-    };
-    Ok(ClusterConfig {
-        name: format!("{name} ({})", cluster.describe()),
-        source,
-    })
-}
-
-fn nomad_cluster(app: &RenderedApp, env: &Environment, name: &str) -> Result<NomadCluster> {
-    let section = env.nomad.as_ref();
-    let settings = section.and_then(|n| n.cluster.as_ref()).ok_or_else(|| {
-        no_cluster(
-            app,
-            name,
-            TargetKind::Nomad,
-            "{address: https://nomad.example.com:4646, token: {env: NOMAD_TOKEN}}",
-        )
-    })?;
-    let mut cluster = NomadCluster::new(settings.address.clone());
-    cluster.region = settings.region.clone().or_else(|| {
-        let profile = section.map(|n| n.profile.as_str())?;
-        app.platform
-            .platform
-            .profiles
-            .get(profile)?
-            .nomad
-            .as_ref()
-            .map(|n| n.region.clone())
-    });
-    cluster.namespace = settings.namespace.clone();
-    let field = format!("environments.{name}.nomad.cluster.token");
-    cluster.token = match &settings.token {
-        None => None,
-        Some(TokenSource::Env(e)) => {
-            let value = std::env::var(&e.env).ok().filter(|v| !v.trim().is_empty());
-            let value = value.ok_or_else(|| {
-                anyhow!(
-                    "environment variable {} is not set (or empty): {field} in {} reads the Nomad ACL token from it",
-                    e.env,
-                    app.platform_path.display()
-                )
-            })?;
-            Some(value.trim().to_string())
-        }
-        Some(TokenSource::File(f)) => {
-            let path = platform_path(app, &f.file)?;
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "cannot read the Nomad ACL token from {} ({field} in {})",
-                    path.display(),
-                    app.platform_path.display()
-                )
-            })?;
-            let token = text.trim();
-            if token.is_empty() {
-                bail!(
-                    "{} is empty ({field} reads the Nomad ACL token from it)",
-                    path.display()
-                );
-            }
-            Some(token.to_string())
-        }
-    };
-    if let Some(tls) = &settings.tls {
-        let file = |p: &Option<String>| p.as_deref().map(|p| platform_path(app, p)).transpose();
-        cluster.ca_cert = file(&tls.ca_file)?;
-        cluster.client_cert = file(&tls.cert_file)?;
-        cluster.client_key = file(&tls.key_file)?;
-    }
-    Ok(cluster)
+    PathBase::new(dir, app.platform_path.display().to_string())
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<()> {
