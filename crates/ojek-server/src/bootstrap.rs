@@ -72,6 +72,10 @@ pub const DEMO_USERS: &[DemoUser] = &[
 /// The demo users' password (demo data only; printed at start).
 pub const DEMO_PASSWORD: &str = "demo-password";
 
+/// A deployment still running after this long was left by a process that died (deploys wait
+/// at most 10 minutes): finished as interrupted on start.
+const STALE_DEPLOYMENT_MS: i64 = 60 * 60 * 1000;
+
 /// Opens the store and prepares it; returns the server state.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     if config.database_url.is_none() {
@@ -83,6 +87,13 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         .await
         .with_context(|| format!("cannot open the database ({})", redact(&url)))?;
     first_start(&store, &config).await?;
+    let interrupted = store.finish_stale_deployments(STALE_DEPLOYMENT_MS).await?;
+    if !interrupted.is_empty() {
+        tracing::warn!(
+            count = interrupted.len(),
+            "deployments left running by an earlier process were marked failed (interrupted)"
+        );
+    }
     if config.demo {
         load_demo(&store).await?;
     }

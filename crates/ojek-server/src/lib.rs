@@ -16,6 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod deploy;
 pub mod error;
 pub mod form;
 pub mod openapi;

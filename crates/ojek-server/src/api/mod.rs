@@ -17,6 +17,7 @@ use crate::state::AppState;
 
 pub mod admin;
 pub mod apps;
+pub mod deploy;
 pub mod render;
 
 /// The API routes (mounted under `/api`).
@@ -34,6 +35,14 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{app}/diff", get(apps::diff))
         .route("/apps/{app}/render", get(render::render_stored))
         .route("/apps/{app}/explain", get(render::explain_stored))
+        .route("/apps/{app}/plan", post(deploy::plan))
+        .route(
+            "/apps/{app}/deployments",
+            get(deploy::history).post(deploy::deploy),
+        )
+        .route("/apps/{app}/deployments/{id}", get(deploy::show))
+        .route("/apps/{app}/rollback", post(deploy::rollback))
+        .route("/apps/{app}/status", get(deploy::status))
         .route("/validate", post(render::validate))
         .route("/render", post(render::render))
         .route("/explain", post(render::explain))

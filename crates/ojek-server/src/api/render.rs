@@ -175,6 +175,11 @@ impl RenderParams {
     }
 }
 
+/// Parses a manifest (unsaved, or a stored revision's); 422 with its diagnostics.
+pub fn parse_stored(text: &str, files: &BTreeMap<String, String>) -> ApiResult<LoadedApp> {
+    parse(text, files)
+}
+
 fn parse(text: &str, files: &BTreeMap<String, String>) -> ApiResult<LoadedApp> {
     load_app(MANIFEST_FILE, text, &MapReader(files))
         .map_err(|d| ApiError::invalid("the manifest has errors", &d))

@@ -1,0 +1,378 @@
+//! Plan, deploy and roll back stored revisions; deployment history and per-environment status.
+//! Viewers plan and read; editors deploy and roll back. Every attempt is a deployment record
+//! (started before the cluster is touched, finished with the outcome, audited by the store);
+//! running it is `crate::deploy`'s.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use ojek_core::spec::values::parse_duration;
+use ojek_core::{RenderOptions, Rendered};
+use ojek_deploy::clusters::ClusterSettingsError;
+use ojek_store::{AppSummary, DeployKind, DeployResult, DeploymentRecord, NewDeployment, Role, StoreError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::JsonBody;
+use super::apps::{load_revision, readable_app};
+use super::render::parse_stored;
+use crate::auth::Principal;
+use crate::deploy::{self, Cluster, Operation, PlanError, Subject};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// How long a deploy waits for the rollout unless asked otherwise.
+const DEFAULT_WAIT: Duration = Duration::from_secs(5 * 60);
+/// The longest wait a request may ask for.
+const MAX_WAIT: Duration = Duration::from_secs(10 * 60);
+
+/// Body of `POST /api/apps/{app}/plan`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlanRequest {
+    environment: String,
+    #[serde(default)]
+    revision: Option<i64>,
+}
+
+/// Body of `POST /api/apps/{app}/deployments`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeployRequest {
+    environment: String,
+    #[serde(default)]
+    revision: Option<i64>,
+    #[serde(default)]
+    force: bool,
+    #[serde(default)]
+    prune: bool,
+    #[serde(default)]
+    wait: Option<String>,
+}
+
+/// Body of `POST /api/apps/{app}/rollback`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollbackRequest {
+    environment: String,
+    #[serde(default)]
+    to_revision: Option<i64>,
+    #[serde(default)]
+    force: bool,
+    #[serde(default)]
+    wait: Option<String>,
+}
+
+/// Query of `GET /api/apps/{app}/deployments`.
+#[derive(Debug, Default, Deserialize)]
+pub struct HistoryQuery {
+    /// Only this environment.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Only ids below this (cursor).
+    #[serde(default)]
+    pub before: Option<i64>,
+    /// Page size (default 50, at most 500).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// A revision rendered for an environment, and where that environment deploys to.
+struct Prepared {
+    app: AppSummary,
+    revision: i64,
+    rendered: Rendered,
+    cluster: Cluster,
+}
+
+async fn prepare(
+    state: &AppState,
+    p: &Principal,
+    name: &str,
+    env: &str,
+    revision: Option<i64>,
+    role: Role,
+) -> ApiResult<Prepared> {
+    let app = readable_app(state, p, name, role).await?;
+    let platform = state.platform().await?;
+    if !platform.platform.environments.contains_key(env) {
+        let names: Vec<&str> = platform
+            .platform
+            .environments
+            .keys()
+            .map(String::as_str)
+            .collect();
+        return Err(ApiError::bad_request(format!(
+            "no environment `{env}` in the platform file; environments: {}",
+            names.join(", ")
+        )));
+    }
+    let rev = load_revision(state, &app, revision).await?;
+    let loaded = parse_stored(&rev.manifest, &rev.files)?;
+    let options = RenderOptions {
+        env: env.to_string(),
+        target: None,
+        kube_version: None,
+    };
+    let rendered = ojek_core::render(&loaded, &platform, &options).map_err(|d| {
+        ApiError::invalid(
+            format!("revision {} cannot be rendered for {env}", rev.number),
+            &d,
+        )
+    })?;
+    let cluster = Cluster::of(&platform.platform, env, rendered.target, &state.config.data_dir).map_err(
+        |e| match e {
+            ClusterSettingsError::Invalid { message } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "cluster_settings", message)
+            }
+            other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_cluster", other.to_string()),
+        },
+    )?;
+    Ok(Prepared {
+        app,
+        revision: rev.number,
+        rendered,
+        cluster,
+    })
+}
+
+fn subject(prepared: &Prepared, env: &str) -> Subject {
+    Subject {
+        app: prepared.app.name.clone(),
+        env: env.to_string(),
+        revision: u64::try_from(prepared.revision).unwrap_or_default(),
+    }
+}
+
+fn unreachable(message: String) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "cluster_unreachable", message)
+}
+
+/// `POST /api/apps/{app}/plan`: what deploying a revision (default: the newest) would change.
+pub async fn plan(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+    JsonBody(req): JsonBody<PlanRequest>,
+) -> ApiResult<Json<Value>> {
+    let prepared = prepare(&state, &p, &name, &req.environment, req.revision, Role::Viewer).await?;
+    let subject = subject(&prepared, &req.environment);
+    let mut body = deploy::plan(&prepared.cluster, &prepared.rendered, &subject)
+        .await
+        .map_err(|e| match e {
+            PlanError::Unreachable(m) => unreachable(m),
+            PlanError::Failed(m) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster_error", m),
+        })?;
+    if let Some(o) = body.as_object_mut() {
+        o.insert("target".into(), json!(prepared.cluster.target()));
+        o.insert("cluster".into(), json!(prepared.cluster.name()));
+        o.insert("environment".into(), json!(req.environment));
+        o.insert("revision".into(), json!(prepared.revision));
+    }
+    Ok(Json(body))
+}
+
+fn wait_of(text: Option<&str>) -> ApiResult<Option<Duration>> {
+    let wait = match text {
+        None => DEFAULT_WAIT,
+        Some("0") => return Ok(None),
+        Some(t) => parse_duration(t).map(Duration::from_millis).ok_or_else(|| {
+            ApiError::bad_request(format!("`wait`: `{t}` is not a duration like 30s, 5m or 0"))
+        })?,
+    };
+    if wait > MAX_WAIT {
+        return Err(ApiError::bad_request("`wait` is at most 10m"));
+    }
+    Ok(Some(wait))
+}
+
+/// Records a deployment, runs it to the end (even if the client goes away) and answers with
+/// the record: 201 whatever the rollout did, 503 when the cluster could not be reached.
+async fn record_and_run(
+    state: &AppState,
+    p: &Principal,
+    prepared: Prepared,
+    env: &str,
+    kind: DeployKind,
+    operation: Operation,
+    wait: Option<Duration>,
+) -> ApiResult<axum::response::Response> {
+    let new = NewDeployment {
+        app: prepared.app.name.clone(),
+        revision: prepared.revision,
+        environment: env.to_string(),
+        target: prepared.cluster.target(),
+        cluster: prepared.cluster.name(),
+        kind,
+        expected_team_id: Some(prepared.app.team_id),
+    };
+    let actor = p.actor();
+    let started = state
+        .store
+        .start_deployment(&new, &actor)
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "deployment_running",
+                format!(
+                    "a deployment of {} to {env} is still running; wait for it to finish",
+                    new.app
+                ),
+            ),
+            e => e.into(),
+        })?;
+    let subject = subject(&prepared, env);
+    let store = state.store.clone();
+    let task = tokio::spawn(async move {
+        let outcome = deploy::run(&prepared.cluster, &prepared.rendered, &subject, operation, wait).await;
+        store
+            .finish_deployment(
+                started.id,
+                outcome.result,
+                outcome.hash.as_deref(),
+                &outcome.summary,
+                &outcome.report,
+                &actor,
+            )
+            .await
+    });
+    let record: DeploymentRecord = task.await.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the deploy task failed: {e}"),
+        )
+    })??;
+    if record.result == DeployResult::Unreachable {
+        return Err(unreachable(record.summary.clone()).with_details(json!({ "deployment": record })));
+    }
+    Ok((StatusCode::CREATED, Json(record)).into_response())
+}
+
+/// `POST /api/apps/{app}/deployments`: applies a revision (default: the newest).
+pub async fn deploy(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+    JsonBody(req): JsonBody<DeployRequest>,
+) -> ApiResult<axum::response::Response> {
+    let wait = wait_of(req.wait.as_deref())?;
+    let prepared = prepare(&state, &p, &name, &req.environment, req.revision, Role::Editor).await?;
+    if matches!(prepared.cluster, Cluster::Nomad(_)) && (req.force || req.prune) {
+        return Err(ApiError::bad_request(
+            "`force` and `prune` are for Kubernetes; a Nomad job changed since the plan is never overwritten, \
+             and ojek does not deregister Nomad jobs",
+        ));
+    }
+    let operation = Operation::Apply {
+        force: req.force,
+        prune: req.prune,
+    };
+    record_and_run(
+        &state,
+        &p,
+        prepared,
+        &req.environment,
+        DeployKind::Apply,
+        operation,
+        wait,
+    )
+    .await
+}
+
+/// `POST /api/apps/{app}/rollback`: goes back to `toRevision`, by default the revision of the
+/// newest successful deployment older than what the environment runs now.
+pub async fn rollback(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+    JsonBody(req): JsonBody<RollbackRequest>,
+) -> ApiResult<axum::response::Response> {
+    let wait = wait_of(req.wait.as_deref())?;
+    let app = readable_app(&state, &p, &name, Role::Editor).await?;
+    let env = req.environment.as_str();
+    let to = match req.to_revision {
+        Some(r) => r,
+        None => previous_revision(&state, &app.name, env).await?,
+    };
+    let prepared = prepare(&state, &p, &name, env, Some(to), Role::Editor).await?;
+    let operation = match prepared.cluster {
+        Cluster::Kube(_) => Operation::Apply {
+            force: req.force,
+            prune: false,
+        },
+        Cluster::Nomad(_) => Operation::NomadRevert,
+    };
+    record_and_run(&state, &p, prepared, env, DeployKind::Rollback, operation, wait).await
+}
+
+/// The revision of the newest successful deployment to `env` whose revision differs from the
+/// one the environment runs now.
+async fn previous_revision(state: &AppState, app: &str, env: &str) -> ApiResult<i64> {
+    let mut current = None;
+    let mut before = None;
+    loop {
+        let page = state.store.deployments(app, Some(env), before, 500).await?;
+        for d in page.iter().filter(|d| d.result == DeployResult::Succeeded) {
+            match current {
+                None => current = Some(d.revision),
+                Some(c) if c != d.revision => return Ok(d.revision),
+                Some(_) => {}
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == 500 => before = Some(last.id),
+            _ => break,
+        }
+    }
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "nothing_to_roll_back",
+        format!(
+            "{app} has no earlier successful deployment to {env} to roll back to; name one with `toRevision`"
+        ),
+    ))
+}
+
+/// `GET /api/apps/{app}/deployments`: history, newest first, without reports.
+pub async fn history(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> ApiResult<Json<Value>> {
+    let app = readable_app(&state, &p, &name, Role::Viewer).await?;
+    let env = q.environment.as_deref().filter(|e| !e.is_empty());
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let deployments = state.store.deployments(&app.name, env, q.before, limit).await?;
+    Ok(Json(json!({ "deployments": deployments })))
+}
+
+/// `GET /api/apps/{app}/deployments/{id}`: one deployment with its report.
+pub async fn show(
+    State(state): State<AppState>,
+    p: Principal,
+    Path((name, id)): Path<(String, i64)>,
+) -> ApiResult<Json<DeploymentRecord>> {
+    let app = readable_app(&state, &p, &name, Role::Viewer).await?;
+    match state.store.deployment(id).await? {
+        Some(d) if d.app == app.name && d.team_id == app.team_id => Ok(Json(d)),
+        _ => Err(ApiError::not_found(format!("no deployment {id} of {}", app.name))),
+    }
+}
+
+/// `GET /api/apps/{app}/status`: per environment, the newest deployment and the newest
+/// successful one.
+pub async fn status(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let app = readable_app(&state, &p, &name, Role::Viewer).await?;
+    let environments = state.store.current_deployments(&app.name).await?;
+    Ok(Json(json!({ "environments": environments })))
+}

@@ -1,0 +1,429 @@
+//! Plan, deploy, roll back, history and status through the API, against the fake clusters of
+//! `ojek-fake-cluster`: the stored platform file (the example's) with staging's Kubernetes
+//! cluster pointed at a kubeconfig for `FakeKube` and production-dc's Nomad cluster at
+//! `FakeNomad` (its ACL token in a file); both paths relative to the server's data directory.
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use common::{Db, TestServer};
+use ojek_fake_cluster::kube::FakeKube;
+use ojek_fake_cluster::nomad::{FakeNomad, FakeNomadOptions};
+use ojek_server::state::PLATFORM;
+use ojek_store::{Actor, Role};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const APP: &str = "driver-location";
+const KUBE_NAMESPACE: &str = "fulfilment-staging";
+const NOMAD_NAMESPACE: &str = "fulfilment";
+const NOMAD_JOB: &str = "driver-location-production-dc";
+const NOMAD_TOKEN: &str = "fake-acl-token-for-the-server";
+const STAGING_IMAGE: &str = "registry.gojek.io/fulfilment/driver-location:2.15.0-rc.1";
+const BASE_IMAGE: &str = "registry.gojek.io/fulfilment/driver-location:2.14.0";
+
+both!(kubernetes_deploy_and_rollback, nomad_deploy_and_rollback);
+
+fn manifest() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/driver-location.yaml"
+    ))
+    .expect("example manifest")
+}
+
+/// Writes the kubeconfig and the token file into the data directory and stores the example
+/// platform file with its clusters pointed at the fakes (relative paths).
+async fn point_platform_at(s: &TestServer, kube_url: &str, nomad_url: &str) {
+    let dir = &s.server.state.config.data_dir;
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n  - name: fake\n    cluster: {{server: \"{kube_url}\"}}\n\
+         users:\n  - name: fake\n    user: {{}}\ncontexts:\n  - name: fake\n    context: {{cluster: fake, user: fake}}\n\
+         current-context: fake\n"
+    );
+    std::fs::write(dir.join("kubeconfig.yaml"), kubeconfig).expect("kubeconfig");
+    std::fs::write(dir.join("nomad-token"), format!("{NOMAD_TOKEN}\n")).expect("token");
+    let stored = s
+        .store()
+        .platform(PLATFORM)
+        .await
+        .expect("read")
+        .expect("platform");
+    let replace = |text: String, from: &str, to: &str| {
+        assert!(text.contains(from), "the platform file has no `{from}`");
+        text.replacen(from, to, 1)
+    };
+    let text = replace(
+        stored.content,
+        "        kubeconfig: ~/.kube/config\n        context: kops-staging",
+        "        kubeconfig: kubeconfig.yaml\n        context: fake",
+    );
+    let text = replace(text, "https://nomad.dc.gojek.io:4646", nomad_url);
+    let text = replace(text, "token: {env: NOMAD_TOKEN}", "token: {file: nomad-token}");
+    s.store()
+        .save_platform(PLATFORM, &text, Some(stored.version), &Actor::system())
+        .await
+        .expect("save platform");
+}
+
+/// Team fulfilment with an editor and a viewer, an outsider in another team, and the app
+/// created by the editor. Returns (editor, viewer, outsider) clients.
+async fn setup(s: &TestServer) -> (common::Client, common::Client, common::Client) {
+    let team = s.team("fulfilment").await;
+    let other = s.team("other").await;
+    let editor = s.user("edna", false).await;
+    let viewer = s.user("vic", false).await;
+    let outsider = s.user("otto", false).await;
+    s.member(&team, &editor, Role::Editor).await;
+    s.member(&team, &viewer, Role::Viewer).await;
+    s.member(&other, &outsider, Role::Admin).await;
+    let editor = s.session(&editor).await;
+    editor
+        .post(
+            "/api/apps",
+            &json!({ "manifest": manifest(), "message": "first" }),
+        )
+        .await
+        .expect(201);
+    (editor, s.session(&viewer).await, s.session(&outsider).await)
+}
+
+async fn save_revision(editor: &common::Client, manifest: String, base: i64) {
+    editor
+        .put(
+            &format!("/api/apps/{APP}"),
+            &json!({ "manifest": manifest, "baseRevision": base, "message": "change" }),
+        )
+        .await
+        .expect(200);
+}
+
+fn kube_image(kube: &FakeKube) -> String {
+    let d = kube
+        .object("Deployment", KUBE_NAMESPACE, "driver-location-web")
+        .expect("the Deployment exists");
+    d["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .expect("image")
+        .to_string()
+}
+
+fn status_of(status: &Value, env: &str) -> Value {
+    status["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .find(|e| e["environment"] == env)
+        .cloned()
+        .unwrap_or_else(|| panic!("no status for {env}: {status}"))
+}
+
+async fn kubernetes_deploy_and_rollback(db: Db) {
+    let Some(s) = common::server(db, false).await else {
+        return;
+    };
+    let mut kube = FakeKube::start().await;
+    point_platform_at(&s, &kube.url(), "http://127.0.0.1:9").await;
+    let (editor, viewer, outsider) = setup(&s).await;
+    let deployments = format!("/api/apps/{APP}/deployments");
+
+    // Plan (a viewer may): everything is created; nothing is written.
+    let plan = viewer
+        .post(
+            &format!("/api/apps/{APP}/plan"),
+            &json!({ "environment": "staging" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(plan["target"], "kubernetes");
+    assert_eq!(plan["cluster"], "staging (fake)");
+    assert_eq!(plan["revision"], 1);
+    assert_eq!(plan["hasChanges"], true);
+    assert!(
+        plan["plan"]["objects"]
+            .as_array()
+            .expect("objects")
+            .iter()
+            .any(|o| o["kind"] == "Deployment" && o["action"] == "create"),
+        "{plan}"
+    );
+    assert!(
+        plan["text"]
+            .as_str()
+            .expect("text")
+            .contains("+ Deployment/driver-location-web\n"),
+        "{plan}"
+    );
+    assert!(kube.objects("Deployment").is_empty(), "a plan must not write");
+
+    // A viewer cannot deploy; another team does not see the app.
+    viewer
+        .post(&deployments, &json!({ "environment": "staging" }))
+        .await
+        .expect_error(403, "forbidden");
+    outsider
+        .post(&deployments, &json!({ "environment": "staging" }))
+        .await
+        .expect_error(404, "not_found");
+    outsider
+        .get(&format!("/api/apps/{APP}/status"))
+        .await
+        .expect_error(404, "not_found");
+    editor
+        .post(&deployments, &json!({ "environment": "nowhere" }))
+        .await
+        .expect_error(400, "bad_request");
+    editor
+        .post(&deployments, &json!({ "environment": "staging", "wait": "11m" }))
+        .await
+        .expect_error(400, "bad_request");
+
+    // Deploy revision 1.
+    let first = editor
+        .post(&deployments, &json!({ "environment": "staging", "wait": "30s" }))
+        .await
+        .expect(201);
+    assert_eq!(first["result"], "succeeded", "{first}");
+    assert_eq!(first["kind"], "apply");
+    assert_eq!(first["revision"], 1);
+    assert_eq!(first["actor"], "edna");
+    assert_eq!(first["target"], "kubernetes");
+    assert!(first["hash"].as_str().is_some_and(|h| h.len() == 64), "{first}");
+    assert!(
+        first["summary"]
+            .as_str()
+            .expect("summary")
+            .starts_with("revision 1 on staging (fake)")
+    );
+    let deployment = kube
+        .object("Deployment", KUBE_NAMESPACE, "driver-location-web")
+        .expect("applied");
+    assert_eq!(deployment["metadata"]["annotations"]["ojek.dev/revision"], "1");
+    assert_eq!(kube_image(&kube), STAGING_IMAGE);
+
+    let status = viewer.get(&format!("/api/apps/{APP}/status")).await.expect(200);
+    let staging = status_of(&status, "staging");
+    assert_eq!(staging["lastSucceeded"]["revision"], 1);
+    assert_eq!(staging["last"]["result"], "succeeded");
+
+    // The record with its report; another team's caller cannot read it.
+    let id = first["id"].as_i64().expect("id");
+    let one = viewer.get(&format!("{deployments}/{id}")).await.expect(200);
+    assert!(one["report"]["objects"].is_array(), "{one}");
+    outsider
+        .get(&format!("{deployments}/{id}"))
+        .await
+        .expect_error(404, "not_found");
+    viewer
+        .get(&format!("{deployments}/{}", id + 1000))
+        .await
+        .expect_error(404, "not_found");
+
+    // Revision 2 with a new image.
+    let v2_image = STAGING_IMAGE.replace("2.15.0-rc.1", "2.15.0");
+    save_revision(&editor, manifest().replace(STAGING_IMAGE, &v2_image), 1).await;
+    let second = editor
+        .post(&deployments, &json!({ "environment": "staging", "wait": "30s" }))
+        .await
+        .expect(201);
+    assert_eq!(second["result"], "succeeded", "{second}");
+    assert_eq!(second["revision"], 2);
+    assert_eq!(kube_image(&kube), v2_image);
+
+    // Roll back: to revision 1 by default.
+    let back = editor
+        .post(
+            &format!("/api/apps/{APP}/rollback"),
+            &json!({ "environment": "staging", "wait": "30s" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(back["result"], "succeeded", "{back}");
+    assert_eq!(back["kind"], "rollback");
+    assert_eq!(back["revision"], 1);
+    assert_eq!(kube_image(&kube), STAGING_IMAGE);
+    let deployment = kube
+        .object("Deployment", KUBE_NAMESPACE, "driver-location-web")
+        .expect("applied");
+    assert_eq!(deployment["metadata"]["annotations"]["ojek.dev/revision"], "1");
+
+    // Forward again to revision 2.
+    let again = editor
+        .post(
+            &deployments,
+            &json!({ "environment": "staging", "revision": 2, "wait": "30s" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(again["result"], "succeeded", "{again}");
+
+    // History, newest first, filtered and paged.
+    let list = viewer
+        .get(&format!("{deployments}?environment=staging"))
+        .await
+        .expect(200);
+    let list = list["deployments"].as_array().expect("list").clone();
+    let kinds: Vec<(&str, i64)> = list
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap_or(""),
+                d["revision"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(kinds, [("apply", 2), ("rollback", 1), ("apply", 2), ("apply", 1)]);
+    assert!(list.iter().all(|d| d["report"].is_null()));
+    let page = viewer
+        .get(&format!("{deployments}?limit=1&before={}", list[0]["id"]))
+        .await
+        .expect(200);
+    assert_eq!(page["deployments"][0]["kind"], "rollback");
+
+    // The audit log has the deploys.
+    let audit = s
+        .admin_session()
+        .await
+        .get(&format!("/api/audit?app={APP}"))
+        .await
+        .expect(200);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .map(|e| e.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(actions.contains(&"deploy.rollback"), "{audit}");
+    assert!(actions.contains(&"deploy.apply"), "{audit}");
+
+    // An unpullable image: the record says failed, with the reason.
+    save_revision(
+        &editor,
+        manifest().replace(STAGING_IMAGE, "registry.gojek.io/fail-pull:1"),
+        2,
+    )
+    .await;
+    let failed = editor
+        .post(&deployments, &json!({ "environment": "staging", "wait": "20s" }))
+        .await
+        .expect(201);
+    assert_eq!(failed["result"], "failed", "{failed}");
+    assert_eq!(failed["revision"], 3);
+    assert!(
+        failed["summary"]
+            .as_str()
+            .expect("summary")
+            .contains("ImagePullBackOff"),
+        "{failed}"
+    );
+
+    // The cluster goes away: 503, recorded as unreachable, still running revision 2.
+    kube.stop().await;
+    let err = editor
+        .post(&deployments, &json!({ "environment": "staging", "revision": 2 }))
+        .await
+        .expect_error(503, "cluster_unreachable");
+    assert_eq!(err["deployment"]["result"], "unreachable", "{err}");
+    assert!(err["deployment"]["hash"].is_null());
+    let staging = status_of(
+        &viewer.get(&format!("/api/apps/{APP}/status")).await.expect(200),
+        "staging",
+    );
+    assert_eq!(staging["last"]["result"], "unreachable");
+    assert_eq!(staging["lastSucceeded"]["revision"], 2);
+    viewer
+        .post(
+            &format!("/api/apps/{APP}/plan"),
+            &json!({ "environment": "staging" }),
+        )
+        .await
+        .expect_error(503, "cluster_unreachable");
+
+    // Unknown fields are refused, not ignored.
+    editor
+        .post(
+            &format!("/api/apps/{APP}/plan"),
+            &json!({ "environment": "staging", "revison": 1 }),
+        )
+        .await
+        .expect_error(400, "bad_request");
+}
+
+async fn nomad_deploy_and_rollback(db: Db) {
+    let Some(s) = common::server(db, false).await else {
+        return;
+    };
+    let nomad = FakeNomad::start(FakeNomadOptions {
+        acl_token: Some(NOMAD_TOKEN.into()),
+        deployment_delay: Duration::from_millis(200),
+        region: "jkt".into(),
+    })
+    .await
+    .expect("fake Nomad");
+    point_platform_at(&s, "http://127.0.0.1:9", &nomad.url()).await;
+    let (editor, _viewer, _outsider) = setup(&s).await;
+    let deployments = format!("/api/apps/{APP}/deployments");
+    let env = "production-dc";
+
+    let plan = editor
+        .post(&format!("/api/apps/{APP}/plan"), &json!({ "environment": env }))
+        .await
+        .expect(200);
+    assert_eq!(plan["target"], "nomad", "{plan}");
+    assert_eq!(plan["hasChanges"], true, "{plan}");
+    assert!(plan["text"].as_str().expect("text").contains(NOMAD_JOB), "{plan}");
+
+    let first = editor
+        .post(&deployments, &json!({ "environment": env, "wait": "30s" }))
+        .await
+        .expect(201);
+    assert_eq!(first["result"], "succeeded", "{first}");
+    assert_eq!(first["target"], "nomad");
+    let image = |nomad: &FakeNomad| {
+        let job = nomad.job(NOMAD_NAMESPACE, NOMAD_JOB).expect("job registered");
+        (
+            job["TaskGroups"][0]["Tasks"][0]["Config"]["image"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            job["Meta"]["ojek.dev/revision"].clone(),
+        )
+    };
+    assert_eq!(image(&nomad), (BASE_IMAGE.to_string(), json!("1")));
+
+    save_revision(
+        &editor,
+        manifest().replace(BASE_IMAGE, "registry.gojek.io/fulfilment/driver-location:2.14.1"),
+        1,
+    )
+    .await;
+    let second = editor
+        .post(&deployments, &json!({ "environment": env, "wait": "30s" }))
+        .await
+        .expect(201);
+    assert_eq!(second["result"], "succeeded", "{second}");
+    assert_eq!(image(&nomad).1, json!("2"));
+
+    editor
+        .post(&deployments, &json!({ "environment": env, "force": true }))
+        .await
+        .expect_error(400, "bad_request");
+
+    let back = editor
+        .json(
+            Method::POST,
+            &format!("/api/apps/{APP}/rollback"),
+            &json!({ "environment": env, "wait": "30s" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(back["result"], "succeeded", "{back}");
+    assert_eq!(back["kind"], "rollback");
+    assert_eq!(back["revision"], 1);
+    assert_eq!(image(&nomad), (BASE_IMAGE.to_string(), json!("1")));
+    let one = editor
+        .get(&format!("{deployments}/{}", back["id"]))
+        .await
+        .expect(200);
+    assert_eq!(one["report"]["jobs"][0]["job_id"], NOMAD_JOB, "{one}");
+}
