@@ -235,13 +235,7 @@ impl FromRequest<AppState> for ManifestInput {
 }
 
 fn serde_urlencoded_query<T: serde::de::DeserializeOwned>(q: &str) -> Result<T, ApiError> {
-    axum::extract::Query::<T>::try_from_uri(
-        &format!("/?{q}")
-            .parse()
-            .map_err(|_| ApiError::bad_request("bad query"))?,
-    )
-    .map(|q| q.0)
-    .map_err(|e| ApiError::bad_request(format!("bad query: {}", e.body_text())))
+    serde_urlencoded::from_str(q).map_err(|e| ApiError::bad_request(format!("bad query: {e}")))
 }
 
 /// A JSON body, with serde's message (line and column) on error.
