@@ -16,6 +16,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub mod api;
 pub mod auth;
 pub mod bootstrap;
+pub mod demo_clusters;
 pub mod deploy;
 pub mod error;
 pub mod form;
@@ -169,6 +170,8 @@ pub struct Server {
     /// The state (store and configuration).
     pub state: AppState,
     handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// `--demo`: the simulated clusters, alive as long as the server.
+    pub demo_clusters: Option<demo_clusters::DemoClusters>,
 }
 
 impl Server {
@@ -187,11 +190,21 @@ impl Server {
 /// start, loads the demo when asked, and serves on `config.listen`.
 pub async fn start(config: Config) -> anyhow::Result<Server> {
     let state = bootstrap::prepare(config).await?;
+    let demo_clusters = if state.config.demo {
+        demo_clusters::start(&state.store, &state.config.data_dir).await?
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     let addr = listener.local_addr()?;
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(Server { addr, state, handle })
+    Ok(Server {
+        addr,
+        state,
+        handle,
+        demo_clusters,
+    })
 }
 
 #[cfg(test)]

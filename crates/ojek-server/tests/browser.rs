@@ -799,3 +799,58 @@ async fn another_teams_app_is_not_found() {
     })
     .await;
 }
+
+/// Deploying from the UI on the demo's simulated clusters: the environment's card, the plan,
+/// the button, the deployment page refreshing itself until the rollout succeeded, and the
+/// card saying what runs now.
+#[tokio::test]
+async fn an_app_is_planned_and_deployed_on_the_demo_cluster() {
+    run("deploy", |ui| async move {
+        ui.login("ana", DEMO_PASSWORD).await;
+        ui.wait_for_path("/apps").await;
+        ui.goto("/apps/driver-location").await;
+        ui.click("#deploy-link").await;
+        ui.wait_for_path("/apps/driver-location/deploy").await;
+        let card = ui.text("#env-staging").await;
+        assert!(card.contains("kops-staging"), "{card}");
+        assert!(card.contains("Not deployed by ojek yet."), "{card}");
+
+        ui.click("#plan-staging").await;
+        ui.wait_for_path("/apps/driver-location/deploy/plan").await;
+        let plan = ui.text("#plan-text").await;
+        assert!(plan.contains("+ Deployment/driver-location-web"), "{plan}");
+        assert!(plan.contains("+ Namespace/fulfilment-staging"), "{plan}");
+        let button = ui.text("#deploy-button").await;
+        assert_eq!(button, "Deploy revision 1 to staging");
+        ui.shot("deploy-plan").await;
+
+        ui.click("#deploy-button").await;
+        let result = ui
+            .until(
+                "the deployment to end",
+                "const b = document.querySelector('#facts [data-result]');
+                 return b && b.dataset.result !== 'running' ? b.dataset.result : null;",
+                vec![],
+            )
+            .await;
+        assert_eq!(result, json!("succeeded"));
+        let summary = ui.text("#summary").await;
+        assert!(summary.starts_with("revision 1 on staging"), "{summary}");
+        let rollouts = ui.text("#rollouts").await;
+        assert!(rollouts.contains("Deployment/driver-location-web"), "{rollouts}");
+        ui.shot("deployment").await;
+
+        ui.click("nav.head-links a[href=\"/apps/driver-location/deploy\"]")
+            .await;
+        ui.wait_for_path("/apps/driver-location/deploy").await;
+        let card = ui.text("#env-staging").await;
+        assert!(card.contains("Runs revision 1"), "{card}");
+        let history = ui.text("#deployments").await;
+        assert!(
+            history.contains("succeeded") && history.contains("ana"),
+            "{history}"
+        );
+        ui.shot("deploy-overview").await;
+    })
+    .await;
+}

@@ -25,7 +25,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// How long a deploy waits for the rollout unless asked otherwise.
-const DEFAULT_WAIT: Duration = Duration::from_secs(5 * 60);
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(5 * 60);
 /// The longest wait a request may ask for.
 const MAX_WAIT: Duration = Duration::from_secs(10 * 60);
 
@@ -81,14 +81,14 @@ pub struct HistoryQuery {
 }
 
 /// A revision rendered for an environment, and where that environment deploys to.
-struct Prepared {
-    app: AppSummary,
-    revision: i64,
-    rendered: Rendered,
-    cluster: Cluster,
+pub(crate) struct Prepared {
+    pub app: AppSummary,
+    pub revision: i64,
+    pub rendered: Rendered,
+    pub cluster: Cluster,
 }
 
-async fn prepare(
+pub(crate) async fn prepare(
     state: &AppState,
     p: &Principal,
     name: &str,
@@ -139,7 +139,7 @@ async fn prepare(
     })
 }
 
-fn subject(prepared: &Prepared, env: &str) -> Subject {
+pub(crate) fn subject(prepared: &Prepared, env: &str) -> Subject {
     Subject {
         app: prepared.app.name.clone(),
         env: env.to_string(),
@@ -147,7 +147,7 @@ fn subject(prepared: &Prepared, env: &str) -> Subject {
     }
 }
 
-fn unreachable(message: String) -> ApiError {
+pub(crate) fn unreachable(message: String) -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "cluster_unreachable", message)
 }
 
@@ -159,7 +159,13 @@ pub async fn plan(
     JsonBody(req): JsonBody<PlanRequest>,
 ) -> ApiResult<Json<Value>> {
     let prepared = prepare(&state, &p, &name, &req.environment, req.revision, Role::Viewer).await?;
-    let subject = subject(&prepared, &req.environment);
+    Ok(Json(plan_of(&prepared, &req.environment).await?))
+}
+
+/// The plan of a prepared revision: `{hasChanges, text, plan, target, cluster, environment,
+/// revision}`; 503 when the cluster cannot be reached, 502 when it fails otherwise.
+pub(crate) async fn plan_of(prepared: &Prepared, env: &str) -> ApiResult<Value> {
+    let subject = subject(prepared, env);
     let mut body = deploy::plan(&prepared.cluster, &prepared.rendered, &subject)
         .await
         .map_err(|e| match e {
@@ -169,13 +175,13 @@ pub async fn plan(
     if let Some(o) = body.as_object_mut() {
         o.insert("target".into(), json!(prepared.cluster.target()));
         o.insert("cluster".into(), json!(prepared.cluster.name()));
-        o.insert("environment".into(), json!(req.environment));
+        o.insert("environment".into(), json!(env));
         o.insert("revision".into(), json!(prepared.revision));
     }
-    Ok(Json(body))
+    Ok(body)
 }
 
-fn wait_of(text: Option<&str>) -> ApiResult<Option<Duration>> {
+pub(crate) fn wait_of(text: Option<&str>) -> ApiResult<Option<Duration>> {
     let wait = match text {
         None => DEFAULT_WAIT,
         Some("0") => return Ok(None),
@@ -189,9 +195,18 @@ fn wait_of(text: Option<&str>) -> ApiResult<Option<Duration>> {
     Ok(Some(wait))
 }
 
-/// Records a deployment, runs it to the end (even if the client goes away) and answers with
-/// the record: 201 whatever the rollout did, 503 when the cluster could not be reached.
-async fn record_and_run(
+/// A deployment that was recorded as running and whose work goes on in a task of its own.
+pub(crate) struct Started {
+    /// The record as started.
+    pub record: DeploymentRecord,
+    /// The task: it finishes the record, whether or not anyone waits for it.
+    pub task: tokio::task::JoinHandle<Result<DeploymentRecord, StoreError>>,
+}
+
+/// Records a deployment as running and starts it in a task that runs it to the end (even if
+/// the client goes away) and finishes the record with the outcome. 409 when one of the same
+/// app and environment is still running.
+pub(crate) async fn start(
     state: &AppState,
     p: &Principal,
     prepared: Prepared,
@@ -199,7 +214,7 @@ async fn record_and_run(
     kind: DeployKind,
     operation: Operation,
     wait: Option<Duration>,
-) -> ApiResult<axum::response::Response> {
+) -> ApiResult<Started> {
     let new = NewDeployment {
         app: prepared.app.name.clone(),
         revision: prepared.revision,
@@ -210,7 +225,7 @@ async fn record_and_run(
         expected_team_id: Some(prepared.app.team_id),
     };
     let actor = p.actor();
-    let started = state
+    let record = state
         .store
         .start_deployment(&new, &actor)
         .await
@@ -227,11 +242,12 @@ async fn record_and_run(
         })?;
     let subject = subject(&prepared, env);
     let store = state.store.clone();
+    let id = record.id;
     let task = tokio::spawn(async move {
         let outcome = deploy::run(&prepared.cluster, &prepared.rendered, &subject, operation, wait).await;
         store
             .finish_deployment(
-                started.id,
+                id,
                 outcome.result,
                 outcome.hash.as_deref(),
                 &outcome.summary,
@@ -240,7 +256,22 @@ async fn record_and_run(
             )
             .await
     });
-    let record: DeploymentRecord = task.await.map_err(|e| {
+    Ok(Started { record, task })
+}
+
+/// Starts a deployment and answers with its finished record: 201 whatever the rollout did,
+/// 503 when the cluster could not be reached.
+async fn record_and_run(
+    state: &AppState,
+    p: &Principal,
+    prepared: Prepared,
+    env: &str,
+    kind: DeployKind,
+    operation: Operation,
+    wait: Option<Duration>,
+) -> ApiResult<axum::response::Response> {
+    let started = start(state, p, prepared, env, kind, operation, wait).await?;
+    let record: DeploymentRecord = started.task.await.map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -300,19 +331,22 @@ pub async fn rollback(
         None => previous_revision(&state, &app.name, env).await?,
     };
     let prepared = prepare(&state, &p, &name, env, Some(to), Role::Editor).await?;
-    let operation = match prepared.cluster {
-        Cluster::Kube(_) => Operation::Apply {
-            force: req.force,
-            prune: false,
-        },
-        Cluster::Nomad(_) => Operation::NomadRevert,
-    };
+    let operation = rollback_operation(&prepared, req.force);
     record_and_run(&state, &p, prepared, env, DeployKind::Rollback, operation, wait).await
+}
+
+/// How a rollback to a prepared revision is done: Kubernetes re-applies it (never pruning:
+/// what the newer revision added stays until a deploy prunes it), Nomad reverts each job.
+pub(crate) fn rollback_operation(prepared: &Prepared, force: bool) -> Operation {
+    match prepared.cluster {
+        Cluster::Kube(_) => Operation::Apply { force, prune: false },
+        Cluster::Nomad(_) => Operation::NomadRevert,
+    }
 }
 
 /// The revision of the newest successful deployment to `env` whose revision differs from the
 /// one the environment runs now.
-async fn previous_revision(state: &AppState, app: &str, env: &str) -> ApiResult<i64> {
+pub(crate) async fn previous_revision(state: &AppState, app: &str, env: &str) -> ApiResult<i64> {
     let mut current = None;
     let mut before = None;
     loop {

@@ -406,6 +406,7 @@ fn render(p: &Principal, ed: &Editor) -> Markup {
             }
             @if let Some((a, _)) = &ed.app {
                 nav.head-links aria-label="App" {
+                    a.btn.small #deploy-link href={ "/apps/" (a.name) "/deploy" } { "Deploy" }
                     a.btn.small #history-link href={ "/apps/" (a.name) "/history" } { "History" }
                     a.btn.small #audit-link href={ "/audit?app=" (a.name) } { "Audit" }
                 }

@@ -73,6 +73,7 @@ pub async fn history(
             h1 { a href={ "/apps/" (app.name) } { (app.name) } " · history" }
             nav.head-links aria-label="App" {
                 a.btn.small href={ "/apps/" (app.name) } { "Editor" }
+                a.btn.small href={ "/apps/" (app.name) "/deploy" } { "Deploy" }
                 a.btn.small href={ "/audit?app=" (app.name) } { "Audit" }
             }
         }

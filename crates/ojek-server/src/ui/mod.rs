@@ -23,6 +23,7 @@ use crate::state::AppState;
 
 mod apps;
 mod audit;
+mod deploy;
 mod editor;
 mod form_api;
 mod history;
@@ -43,6 +44,10 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{app}", get(editor::show).post(editor::save))
         .route("/apps/{app}/history", get(history::history))
         .route("/apps/{app}/revisions/{number}", get(history::revision))
+        .route("/apps/{app}/deploy", get(deploy::overview).post(deploy::deploy))
+        .route("/apps/{app}/deploy/plan", get(deploy::plan))
+        .route("/apps/{app}/rollback", post(deploy::rollback))
+        .route("/apps/{app}/deployments/{id}", get(deploy::deployment))
         .route("/audit", get(audit::audit))
         .route("/settings", get(settings::page))
         .route("/settings/tokens", post(settings::create_token))
@@ -125,7 +130,7 @@ async fn static_file(axum::extract::Path(file): axum::extract::Path<String>) -> 
 }
 
 /// The document around every page: title, styles and the script.
-fn document(title: &str, csrf: Option<&str>, page: &str, body: Markup) -> Markup {
+fn document(title: &str, csrf: Option<&str>, page: &str, refresh: Option<u32>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -133,6 +138,7 @@ fn document(title: &str, csrf: Option<&str>, page: &str, body: Markup) -> Markup
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 @if let Some(csrf) = csrf { meta name="csrf-token" content=(csrf); }
+                @if let Some(seconds) = refresh { meta http-equiv="refresh" content=(seconds); }
                 title { (title) " · ojek" }
                 link rel="stylesheet" href="/static/style.css";
                 script src="/static/app.js" defer {}
@@ -144,7 +150,7 @@ fn document(title: &str, csrf: Option<&str>, page: &str, body: Markup) -> Markup
 
 /// A bare page (no navigation): sign-in and error pages for signed-out users.
 pub fn bare_page(title: &str, body: Markup) -> Markup {
-    document(title, None, "bare", html! { div.bare { (body) } })
+    document(title, None, "bare", None, html! { div.bare { (body) } })
 }
 
 /// The section of the navigation a page belongs to.
@@ -162,6 +168,29 @@ pub enum Nav {
 
 /// A page of a signed-in user: top bar with navigation and the user menu, then `body`.
 pub fn page(p: &Principal, title: &str, nav: Nav, page_id: &str, body: Markup) -> Markup {
+    page_with(p, title, nav, page_id, None, body)
+}
+
+/// [`page`] that the browser reloads every `seconds` (a running deployment).
+pub fn page_refreshing(
+    p: &Principal,
+    title: &str,
+    nav: Nav,
+    page_id: &str,
+    seconds: u32,
+    body: Markup,
+) -> Markup {
+    page_with(p, title, nav, page_id, Some(seconds), body)
+}
+
+fn page_with(
+    p: &Principal,
+    title: &str,
+    nav: Nav,
+    page_id: &str,
+    refresh: Option<u32>,
+    body: Markup,
+) -> Markup {
     let link = |href: &str, label: &str, this: Nav| {
         html! {
             @if nav == this { a href=(href) aria-current="page" { (label) } }
@@ -173,6 +202,7 @@ pub fn page(p: &Principal, title: &str, nav: Nav, page_id: &str, body: Markup) -
         title,
         Some(csrf),
         page_id,
+        refresh,
         html! {
             a.skip-link href="#main" { "Skip to content" }
             header.topbar {

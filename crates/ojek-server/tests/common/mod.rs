@@ -23,6 +23,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sqlx::{Connection, Executor};
 
+pub mod clusters;
+
 /// The first administrator's user name (created by the server on first start).
 pub const ADMIN: &str = "admin";
 /// The first administrator's password.
