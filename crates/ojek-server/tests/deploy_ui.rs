@@ -242,8 +242,10 @@ async fn deploy_pages_on_kubernetes(db: Db) {
     assert!(staging.contains("Last attempt"), "{staging}");
     assert!(staging.contains("deploy revision 2 failed"), "{staging}");
 
-    // Rollback is offered once something older ran successfully.
-    assert!(!page.text.contains("id=\"rollback-staging\""), "{staging}");
+    // After the failed deploy, rolling back goes to what ran before it: revision 1.
+    let back_to_one = format!("/apps/{APP}/deploy/plan?environment=staging&amp;revision=1&amp;rollback=1");
+    assert!(page.text.contains(&back_to_one), "{staging}");
+    assert!(section(&page.text, "rollback-staging").contains("Roll back to 1"));
     // Revision 3 fixes the image; deploy it, then roll back to 1 through the card's link.
     let v3 = "registry.gojek.io/fulfilment/driver-location:2.16.0";
     save_revision(&editor, manifest().replace(STAGING_IMAGE, v3), 2).await;
@@ -257,7 +259,7 @@ async fn deploy_pages_on_kubernetes(db: Db) {
     assert!(section(&done, "facts").contains("succeeded"), "{done}");
     assert_eq!(kube_image(&kube), v3);
     let page = editor.get(&deploy_page).await;
-    let link = format!("/apps/{APP}/deploy/plan?environment=staging&amp;rollback=1");
+    let link = format!("/apps/{APP}/deploy/plan?environment=staging&amp;revision=1&amp;rollback=1");
     assert!(
         page.text.contains(&link),
         "the card links to the rollback plan: {}",

@@ -88,9 +88,29 @@ pub enum AppsCommand {
         #[arg(long)]
         revision: Option<i64>,
     },
+    /// Show what deploying a stored revision would change in an environment's cluster.
+    Plan(crate::client_deploy::PlanArgs),
+    /// Deploy a stored revision (default: the newest) to an environment and wait for the
+    /// rollout. Exit 1 when it does not succeed, 2 when the cluster cannot be reached.
+    Deploy(crate::client_deploy::DeployArgs),
+    /// Go back to an earlier revision in an environment (default: the one that ran before).
+    Rollback(crate::client_deploy::RollbackArgs),
+    /// List an app's deployments, newest first.
+    Deployments {
+        /// App name.
+        app: String,
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+    },
+    /// What each environment runs, and how its last deployment went.
+    Status {
+        /// App name.
+        app: String,
+    },
 }
 
-struct Client {
+pub(crate) struct Client {
     base: String,
     token: Option<String>,
     http: reqwest::Client,
@@ -107,9 +127,28 @@ impl Client {
         })
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        self.send_for(method, path, body, None).await
+    }
+
+    /// [`Client::send`] with a longer timeout than the default minute (deploys wait for rollouts).
+    pub(crate) async fn send_for(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Value> {
         let url = format!("{}/api{path}", self.base);
         let mut req = self.http.request(method, &url);
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
@@ -177,7 +216,7 @@ fn manifest_with_files(file: &Path) -> Result<(String, String, BTreeMap<String, 
     Ok((loaded.app.metadata.name.clone(), text, files))
 }
 
-fn when(ms: i64) -> String {
+pub(crate) fn when(ms: i64) -> String {
     let secs = ms / 1000;
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
@@ -199,8 +238,14 @@ pub fn run(server: &ServerArgs, cmd: AppsCommand) -> Result<ExitCode> {
     let client = Client::new(server)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
+        use crate::client_deploy as deploy;
         use reqwest::Method;
         match cmd {
+            AppsCommand::Plan(args) => return deploy::plan(&client, &args).await,
+            AppsCommand::Deploy(args) => return deploy::deploy(&client, &args).await,
+            AppsCommand::Rollback(args) => return deploy::rollback(&client, &args).await,
+            AppsCommand::Deployments { app, env } => return deploy::deployments(&client, &app, env.as_deref()).await,
+            AppsCommand::Status { app } => return deploy::status(&client, &app).await,
             AppsCommand::List { query, team } => {
                 let mut q = vec![];
                 if let Some(s) = query {
@@ -322,7 +367,7 @@ pub fn run(server: &ServerArgs, cmd: AppsCommand) -> Result<ExitCode> {
 }
 
 /// Percent-encodes a path segment or query value.
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

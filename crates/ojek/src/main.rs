@@ -1,6 +1,7 @@
 //! `ojek`: the one binary. Reads files, calls the pure pipeline in `ojek-core`, writes output.
 
 mod client_cmd;
+mod client_deploy;
 mod deploy_cmd;
 mod files;
 mod render_cmd;
@@ -80,9 +81,19 @@ enum Command {
         #[command(flatten)]
         flags: deploy_cmd::ApplyFlags,
     },
+    /// Go back to an earlier revision of an app stored on an ojek server (default: the one the
+    /// environment ran before): Kubernetes re-applies it, Nomad reverts each job to the version
+    /// deployed from it. The same as `ojek apps rollback`.
+    Rollback {
+        #[command(flatten)]
+        server: client_cmd::ServerArgs,
+        #[command(flatten)]
+        args: client_deploy::RollbackArgs,
+    },
     /// Serve the web UI and JSON API (embedded SQLite by default; --database for PostgreSQL).
     Up(up_cmd::UpArgs),
-    /// Work with apps stored on an ojek server: list, show, push, history, diff, render.
+    /// Work with apps stored on an ojek server: list, show, push, history, diff, render, plan,
+    /// deploy, rollback, deployments, status.
     Apps {
         #[command(flatten)]
         server: client_cmd::ServerArgs,
@@ -177,6 +188,9 @@ fn main() -> ExitCode {
         } => render_cmd::explain(&file, &target, object.as_deref(), field.as_deref(), json),
         Command::Plan(args) => deploy_cmd::plan(&args),
         Command::Apply { args, flags } => deploy_cmd::apply(&args, &flags),
+        Command::Rollback { server, args } => {
+            client_cmd::run(&server, client_cmd::AppsCommand::Rollback(args))
+        }
         Command::Up(args) => up_cmd::run(args),
         Command::Apps { server, command } => client_cmd::run(&server, command),
         Command::Schema { kind } => {

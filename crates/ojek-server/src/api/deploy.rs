@@ -344,18 +344,27 @@ pub(crate) fn rollback_operation(prepared: &Prepared, force: bool) -> Operation 
     }
 }
 
-/// The revision of the newest successful deployment to `env` whose revision differs from the
-/// one the environment runs now.
+/// Where a rollback goes by default: the revision of the newest successful deployment to `env`
+/// whose revision differs from the one the environment was last changed to — the newest
+/// deployment that may have changed the cluster (any result but running, unreachable or
+/// conflict, which applied nothing). After a failed deploy of revision 5 over 4, that is 4;
+/// after a successful one, the revision that ran before.
 pub(crate) async fn previous_revision(state: &AppState, app: &str, env: &str) -> ApiResult<i64> {
     let mut current = None;
     let mut before = None;
     loop {
         let page = state.store.deployments(app, Some(env), before, 500).await?;
-        for d in page.iter().filter(|d| d.result == DeployResult::Succeeded) {
+        for d in &page {
             match current {
-                None => current = Some(d.revision),
-                Some(c) if c != d.revision => return Ok(d.revision),
-                Some(_) => {}
+                None if !matches!(
+                    d.result,
+                    DeployResult::Running | DeployResult::Unreachable | DeployResult::Conflict
+                ) =>
+                {
+                    current = Some(d.revision);
+                }
+                Some(c) if c != d.revision && d.result == DeployResult::Succeeded => return Ok(d.revision),
+                _ => {}
             }
         }
         match page.last() {

@@ -70,6 +70,17 @@ pub async fn overview(
         Err(e) => return api_error_page(&p, e.into()),
     };
     let editor = p.can(app.team_id, Role::Editor);
+    // Where each deployed environment's "Roll back" goes (none: nothing earlier succeeded).
+    let mut rollback_targets: Vec<(String, i64)> = Vec::new();
+    if editor {
+        for status in &statuses {
+            match previous_revision(&state, &app.name, &status.environment).await {
+                Ok(r) => rollback_targets.push((status.environment.clone(), r)),
+                Err(e) if e.status == StatusCode::CONFLICT => {}
+                Err(e) => return api_error_page(&p, e),
+            }
+        }
+    }
     let keep = |before: Option<i64>| {
         query(&[
             ("environment", env_filter.unwrap_or_default().to_string()),
@@ -108,8 +119,9 @@ pub async fn overview(
             div.env-cards {
                 @for (env, settings) in &platform.platform.environments {
                     @let status = statuses.iter().find(|s| &s.environment == env);
+                    @let rollback_to = rollback_targets.iter().find(|(e, _)| e == env).map(|(_, r)| *r);
                     @let cluster = Cluster::of(&platform.platform, env, settings.target, &state.config.data_dir);
-                    (env_card(&app.name, app.head, env, settings.target, cluster.as_ref().map(Cluster::name).map_err(ToString::to_string), status, &revisions, editor))
+                    (env_card(&app.name, app.head, env, settings.target, cluster.as_ref().map(Cluster::name).map_err(ToString::to_string), status, rollback_to, &revisions, editor))
                 }
             }
         }
@@ -170,6 +182,7 @@ fn env_card(
     target: TargetKind,
     cluster: Result<String, String>,
     status: Option<&EnvironmentStatus>,
+    rollback_to: Option<i64>,
     revisions: &[ojek_store::Revision],
     editor: bool,
 ) -> Markup {
@@ -180,10 +193,16 @@ fn env_card(
         (Some(_), None) => true,
         _ => false,
     };
-    let rollback_url = format!(
-        "/apps/{app}/deploy/plan{}",
-        query(&[("environment", env.to_string()), ("rollback", "1".to_string())])
-    );
+    let rollback_url = |to: i64| {
+        format!(
+            "/apps/{app}/deploy/plan{}",
+            query(&[
+                ("environment", env.to_string()),
+                ("revision", to.to_string()),
+                ("rollback", "1".to_string()),
+            ])
+        )
+    };
     html! {
         article.card.env-card id={ "env-" (env) } data-environment=(env) {
             div.env-head {
@@ -224,10 +243,8 @@ fn env_card(
                     button.btn.primary type="submit" id={ "plan-" (env) } {
                         @if editor { "Plan & deploy…" } @else { "Plan" }
                     }
-                    @if let Some(r) = running.filter(|_| editor) {
-                        @if r.revision > 1 {
-                            a.btn id={ "rollback-" (env) } href=(rollback_url) { "Roll back…" }
-                        }
+                    @if let Some(to) = rollback_to.filter(|_| editor) {
+                        a.btn id={ "rollback-" (env) } href=(rollback_url(to)) { "Roll back to " (to) "…" }
                     }
                 }
             }
