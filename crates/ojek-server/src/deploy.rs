@@ -287,14 +287,13 @@ fn kube_outcome(subject: &Subject, report: ApplyReport) -> Outcome {
 
 fn kube_error(e: &DeployError) -> Outcome {
     let report = e.report();
+    // Partial only when something was changed before the failure: objects applied unchanged
+    // leave the cluster as it was (a conflict on a redeploy is a conflict, not a partial).
     let applied = report.is_some_and(|r| {
         r.objects.iter().any(|o| {
             matches!(
                 o.result,
-                ObjectResult::Created
-                    | ObjectResult::Updated
-                    | ObjectResult::Replaced
-                    | ObjectResult::Unchanged
+                ObjectResult::Created | ObjectResult::Updated | ObjectResult::Replaced
             )
         })
     });

@@ -15,7 +15,11 @@ use ojek_fake_cluster::nomad::{FakeNomad, FakeNomadOptions};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-both!(kubernetes_deploy_and_rollback, nomad_deploy_and_rollback);
+both!(
+    kubernetes_deploy_and_rollback,
+    nomad_deploy_and_rollback,
+    kubernetes_conflict_timeout_and_concurrent_deploys
+);
 
 fn status_of(status: &Value, env: &str) -> Value {
     status["environments"]
@@ -333,4 +337,168 @@ async fn nomad_deploy_and_rollback(db: Db) {
         .await
         .expect(200);
     assert_eq!(one["report"]["jobs"][0]["job_id"], NOMAD_JOB, "{one}");
+}
+
+/// `kubectl apply --server-side --force-conflicts` of a hotfix image by someone else.
+async fn kubectl_hotfix(kube: &FakeKube, image: &str) {
+    let url = format!(
+        "{}/apis/apps/v1/namespaces/{KUBE_NAMESPACE}/deployments/driver-location-web?fieldManager=kubectl&force=true",
+        kube.url()
+    );
+    let body = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "driver-location-web"},
+        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}
+    });
+    let resp = reqwest::Client::new()
+        .patch(url)
+        .header("content-type", "application/apply-patch+yaml")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("kubectl apply");
+    assert!(
+        resp.status().is_success(),
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
+}
+
+async fn kubernetes_conflict_timeout_and_concurrent_deploys(db: Db) {
+    let Some(s) = common::server(db, false).await else {
+        return;
+    };
+    let kube = FakeKube::start().await;
+    point_platform_at(&s, &kube.url(), "http://127.0.0.1:9").await;
+    let (editor, viewer, _outsider) = setup(&s).await;
+    let deployments = format!("/api/apps/{APP}/deployments");
+    let first = editor
+        .post(&deployments, &json!({ "environment": "staging", "wait": "30s" }))
+        .await
+        .expect(201);
+    assert_eq!(first["result"], "succeeded", "{first}");
+
+    // Someone else took the image field: the plan shows it, the deploy is a conflict that names
+    // the field and its manager and changes nothing; forcing takes the field back.
+    kubectl_hotfix(&kube, "hotfix:1").await;
+    let plan = viewer
+        .post(
+            &format!("/api/apps/{APP}/plan"),
+            &json!({ "environment": "staging" }),
+        )
+        .await
+        .expect(200);
+    let text = plan["text"].as_str().expect("text");
+    assert!(
+        text.contains("! .spec.template.spec.containers[name=\"web\"].image is owned by kubectl"),
+        "{text}"
+    );
+    let conflict = editor
+        .post(&deployments, &json!({ "environment": "staging", "wait": "30s" }))
+        .await
+        .expect(201);
+    assert_eq!(conflict["result"], "conflict", "{conflict}");
+    let summary = conflict["summary"].as_str().expect("summary");
+    assert!(
+        summary.contains("kubectl") && summary.contains("image"),
+        "{summary}"
+    );
+    assert!(conflict["hash"].is_null(), "nothing was applied: {conflict}");
+    assert_eq!(kube_image(&kube), "hotfix:1");
+    let report = editor
+        .get(&format!("{deployments}/{}", conflict["id"]))
+        .await
+        .expect(200);
+    let objects = report["report"]["objects"].as_array().expect("objects");
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["kind"] == "Deployment" && o["result"] == "failed"),
+        "the report names the object that failed: {report}"
+    );
+    assert!(
+        objects
+            .iter()
+            .all(|o| o["result"] != "created" && o["result"] != "updated"),
+        "{report}"
+    );
+    let forced = editor
+        .post(
+            &deployments,
+            &json!({ "environment": "staging", "force": true, "wait": "30s" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(forced["result"], "succeeded", "{forced}");
+    assert_eq!(kube_image(&kube), STAGING_IMAGE);
+    let status = viewer.get(&format!("/api/apps/{APP}/status")).await.expect(200);
+    assert_eq!(status_of(&status, "staging")["lastSucceeded"]["id"], forced["id"]);
+
+    // Nobody acts on the rollout: a timeout, recorded as such with what was reached.
+    kube.set_controller(false);
+    save_revision(
+        &editor,
+        manifest().replace(
+            STAGING_IMAGE,
+            "registry.gojek.io/fulfilment/driver-location:2.16.0",
+        ),
+        1,
+    )
+    .await;
+    let slow = editor
+        .post(&deployments, &json!({ "environment": "staging", "wait": "1s" }))
+        .await
+        .expect(201);
+    assert_eq!(slow["result"], "timeout", "{slow}");
+    assert!(
+        slow["summary"]
+            .as_str()
+            .expect("summary")
+            .starts_with("rollout timed out: Deployment/driver-location-web"),
+        "{slow}"
+    );
+    assert!(
+        slow["hash"].as_str().is_some(),
+        "the objects were applied: {slow}"
+    );
+
+    // While a deployment runs, another one to the same environment is refused with 409.
+    let running = {
+        let editor = editor.clone();
+        let path = deployments.clone();
+        tokio::spawn(async move {
+            editor
+                .post(&path, &json!({ "environment": "staging", "wait": "3s" }))
+                .await
+        })
+    };
+    let mut refused = None;
+    for _ in 0..100 {
+        let listed = viewer
+            .get(&format!("{deployments}?environment=staging"))
+            .await
+            .expect(200);
+        if listed["deployments"][0]["result"] == "running" {
+            refused = Some(
+                editor
+                    .post(&deployments, &json!({ "environment": "staging", "wait": "3s" }))
+                    .await,
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let refused = refused.expect("the first deployment was seen running");
+    refused.expect_error(409, "deployment_running");
+    let first = running.await.expect("join");
+    assert_eq!(first.expect(201)["result"], "timeout");
+    kube.set_controller(true);
+    let listed = viewer
+        .get(&format!("{deployments}?environment=staging"))
+        .await
+        .expect(200);
+    assert_eq!(
+        listed["deployments"].as_array().expect("list").len(),
+        5,
+        "the refused one is not recorded: {listed}"
+    );
 }
