@@ -434,3 +434,121 @@ async fn nomad_revert(
     }
     nomad_outcome(subject, report)
 }
+
+#[cfg(test)]
+mod tests {
+    use ojek_deploy::FieldConflict;
+    use ojek_deploy::kube::{AppliedObject, ObjectRef};
+
+    use super::*;
+
+    fn object(kind: &str, name: &str, result: ObjectResult) -> AppliedObject {
+        AppliedObject {
+            object: ObjectRef {
+                api_version: "v1".into(),
+                kind: kind.into(),
+                namespace: Some("ns".into()),
+                name: name.into(),
+            },
+            result,
+        }
+    }
+
+    fn report(objects: Vec<AppliedObject>) -> ApplyReport {
+        ApplyReport {
+            cluster: "c".into(),
+            deployment: kube::Deployment {
+                app: "a".into(),
+                env: "e".into(),
+                revision: 2,
+            },
+            objects,
+            pruned: Vec::new(),
+            rollouts: Vec::new(),
+            hash: "h".repeat(64),
+        }
+    }
+
+    fn conflict() -> DeployError {
+        DeployError::Conflict {
+            cluster: "c".into(),
+            object: "Deployment/web".into(),
+            conflicts: vec![FieldConflict {
+                field: ".spec.replicas".into(),
+                manager: "kubectl".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_failure_after_changes_is_partial_and_records_what_was_applied_and_what_failed() {
+        let e = DeployError::Incomplete {
+            report: Box::new(report(vec![
+                object("ServiceAccount", "sa", ObjectResult::Created),
+                object("Deployment", "web", ObjectResult::Failed { error: "boom".into() }),
+                object("Ingress", "web", ObjectResult::NotApplied),
+            ])),
+            source: Box::new(conflict()),
+        };
+        let outcome = kube_error(&e);
+        assert_eq!(outcome.result, DeployResult::Partial);
+        assert_eq!(outcome.hash.as_deref(), Some("h".repeat(64).as_str()));
+        let objects = outcome.report["objects"].as_array().cloned().unwrap_or_default();
+        let results: Vec<(&str, &str)> = objects
+            .iter()
+            .map(|o| {
+                (
+                    o["kind"].as_str().unwrap_or(""),
+                    o["result"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            results,
+            [
+                ("ServiceAccount", "created"),
+                ("Deployment", "failed"),
+                ("Ingress", "not_applied")
+            ]
+        );
+        assert_eq!(objects[1]["error"], "boom");
+        assert!(
+            outcome.report["error"]
+                .as_str()
+                .is_some_and(|m| m.contains("kubectl"))
+        );
+    }
+
+    #[test]
+    fn a_conflict_after_unchanged_objects_is_a_conflict_with_nothing_applied() {
+        let e = DeployError::Incomplete {
+            report: Box::new(report(vec![
+                object("ServiceAccount", "sa", ObjectResult::Unchanged),
+                object(
+                    "Deployment",
+                    "web",
+                    ObjectResult::Failed {
+                        error: "conflict".into(),
+                    },
+                ),
+            ])),
+            source: Box::new(conflict()),
+        };
+        let outcome = kube_error(&e);
+        assert_eq!(outcome.result, DeployResult::Conflict);
+        assert_eq!(outcome.hash, None);
+    }
+
+    #[test]
+    fn an_unreachable_cluster_is_unreachable_whatever_else() {
+        let e = DeployError::Connect {
+            cluster: "staging".into(),
+            cause: ojek_deploy::ConnectCause::Unreachable,
+            message: "connection refused".into(),
+        };
+        let outcome = kube_error(&e);
+        assert_eq!(outcome.result, DeployResult::Unreachable);
+        assert_eq!(outcome.hash, None);
+        assert!(outcome.summary.contains("staging") && outcome.summary.contains("connection refused"));
+    }
+}
