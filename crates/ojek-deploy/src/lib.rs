@@ -9,20 +9,19 @@
 //!
 //! # Tests
 //! `tests/kube_deploy.rs` runs every scenario against `ojek_fake_cluster::kube::FakeKube`,
-//! `tests/nomad_deploy.rs` against `ojek_fake_cluster::nomad::FakeNomad` (the real-Nomad
-//! variables are in [`nomad`]'s docs).
-//! One ignored test, `real_cluster_first_deploy_and_rollback`, runs first deploy, image
-//! change and rollback against a real cluster:
+//! `tests/nomad_deploy.rs` against `ojek_fake_cluster::nomad::FakeNomad`.
+//! `tests/e2e_kube.rs` and `tests/e2e_nomad.rs` run the same scenarios against a real cluster
+//! (kind, k3d or minikube; `nomad agent -dev`). They are ignored, and fail at once naming the
+//! variable to set when run without it:
 //!
 //! ```text
-//! OJEK_E2E_KUBECONFIG=~/.kube/config \
-//! OJEK_E2E_KUBE_CONTEXT=kind-ojek    # optional: the kubeconfig's current context otherwise
-//! OJEK_E2E_NAMESPACE=ojek-e2e        # optional: the namespace to deploy into (default ojek-e2e)
-//! cargo test -p ojek-deploy --test kube_deploy -- --ignored
+//! OJEK_E2E_KUBECONFIG=~/.kube/config cargo test -p ojek-deploy --test e2e_kube -- --ignored
+//! NOMAD_ADDR=http://127.0.0.1:4646 cargo test -p ojek-deploy --test e2e_nomad -- --ignored
 //! ```
 //!
-//! It deploys `examples/driver-location.yaml` (staging) into that namespace with a public
-//! image and leaves the namespace for inspection; delete it afterwards.
+//! `docs/deploy-e2e.md` says how to start such clusters, which variables the tests read,
+//! which images they pull, and what they create and delete (each test its own namespace or
+//! jobs, removed at the end).
 
 pub mod clusters;
 mod error;

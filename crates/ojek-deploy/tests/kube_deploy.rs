@@ -1,16 +1,16 @@
 //! Plan, apply, prune and rollout against the fake Kubernetes API server, with the example
-//! apps rendered for `staging`. Expectations are computed from the rendered objects.
+//! apps rendered for `staging`. Expectations are computed from the rendered objects. The same
+//! scenarios against a real cluster are in `e2e_kube.rs` (see `docs/deploy-e2e.md`).
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use ojek_core::spec::FileReader;
-use ojek_core::spec::load::{load_app, load_platform};
+use ojek_core::Rendered;
 use ojek_core::spec::platform::TargetKind;
-use ojek_core::{RenderOptions, Rendered};
 use ojek_deploy::kube::{
     Action, ApplyOptions, ApplyReport, ClusterConfig, ClusterSource, Deployment, KubeTarget, ObjectResult,
     RolloutStatus,
@@ -19,39 +19,16 @@ use ojek_deploy::{ConnectCause, DeployError};
 use ojek_fake_cluster::kube::FakeKube;
 use serde_json::{Value, json};
 
+use common::example;
+
 const DRIVER: &str = "examples/driver-location.yaml";
 const PAYMENTS: &str = "examples/payments-migrate.yaml";
 const DRIVER_NS: &str = "fulfilment-staging";
 const DRIVER_IMAGE: &str = "registry.gojek.io/fulfilment/driver-location:2.15.0-rc.1";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-struct RootReader;
-
-impl FileReader for RootReader {
-    fn read(&self, manifest: &str, relative: &str) -> Result<String, String> {
-        let dir = Path::new(manifest).parent().unwrap_or(Path::new("."));
-        std::fs::read_to_string(root().join(dir).join(relative)).map_err(|e| e.to_string())
-    }
-}
-
-fn example(path: &str) -> String {
-    std::fs::read_to_string(root().join(path)).expect("example")
-}
-
 /// Renders manifest `text` (named `path`) for staging on Kubernetes.
 fn render_text(path: &str, text: &str) -> Rendered {
-    let platform_text = example("examples/platform.yaml");
-    let platform = load_platform("examples/platform.yaml", &platform_text).unwrap_or_else(|d| panic!("{d}"));
-    let loaded = load_app(path, text, &RootReader).unwrap_or_else(|d| panic!("{d}"));
-    let opts = RenderOptions {
-        env: "staging".into(),
-        target: Some(TargetKind::Kubernetes),
-        kube_version: None,
-    };
-    ojek_core::render(&loaded, &platform, &opts).unwrap_or_else(|d| panic!("{d}"))
+    common::render(path, text, "staging", TargetKind::Kubernetes)
 }
 
 fn render(path: &str) -> Rendered {
@@ -695,6 +672,311 @@ async fn a_job_whose_template_changes_is_replaced_and_completes() {
     assert!(job_rollout.message.starts_with("completed"));
 }
 
+const PAYMENTS_NS: &str = "payments-staging";
+const MIGRATION: &str = "payments-migrate";
+
+/// payments-migrate with the image of both processes (the migration and the API) replaced.
+fn payments_with_image(tag: &str) -> Rendered {
+    let text = example(PAYMENTS);
+    assert!(text.contains("payments:5.7.0"));
+    render_text(
+        PAYMENTS,
+        &text.replace("payments:5.7.0", &format!("payments:{tag}")),
+    )
+}
+
+/// What a client sent to the fake, recorded before each request leaves it.
+#[derive(Default)]
+struct Recorded {
+    /// Every write (not dry runs), as `PATCH jobs/payments-migrate`.
+    writes: Vec<String>,
+    /// The migration Job as stored when the first write to a Deployment was sent.
+    job_when_deployment_written: Option<Option<Value>>,
+}
+
+/// A client that records the writes it sends, and the migration Job's state at the first
+/// Deployment write.
+fn recording_client(fake: Arc<FakeKube>) -> (kube::Client, Arc<std::sync::Mutex<Recorded>>) {
+    let recorded = Arc::new(std::sync::Mutex::new(Recorded::default()));
+    let log = recorded.clone();
+    let mut config = fake.config();
+    config.default_retry = false;
+    let layer = tower::util::MapRequestLayer::new(move |req: http::Request<kube::client::Body>| {
+        let query = req.uri().query().unwrap_or_default();
+        if req.method() != http::Method::GET && !query.contains("dryRun") {
+            let path: Vec<&str> = req.uri().path().rsplitn(3, '/').collect();
+            let write = format!("{} {}/{}", req.method(), path[1], path[0]);
+            let mut log = log.lock().expect("log");
+            if path[1] == "deployments" && log.job_when_deployment_written.is_none() {
+                log.job_when_deployment_written = Some(fake.object("Job", PAYMENTS_NS, MIGRATION));
+            }
+            log.writes.push(write);
+        }
+        req
+    });
+    let client = kube::client::ClientBuilder::try_from(config)
+        .expect("client builder")
+        .with_layer(&layer)
+        .build();
+    (client, recorded)
+}
+
+/// `PATCH <plural>/<name>` for each object, as the client writes them.
+fn patches<'a>(objects: impl IntoIterator<Item = &'a (String, String)>) -> Vec<String> {
+    objects
+        .into_iter()
+        .map(|(kind, name)| {
+            let kind = kind.to_lowercase();
+            let plural = if kind.ends_with('s') { "es" } else { "s" };
+            format!("PATCH {kind}{plural}/{name}")
+        })
+        .collect()
+}
+
+fn condition_is_true(obj: &Value, type_: &str) -> bool {
+    obj["status"]["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["type"] == type_ && c["status"] == "True"))
+}
+
+#[tokio::test]
+async fn a_migration_job_completes_before_the_deployment_is_applied() {
+    let fake = Arc::new(FakeKube::start().await);
+    let (client, recorded) = recording_client(fake.clone());
+    let target = KubeTarget::from_client("fake", client).await.expect("connect");
+    let rendered = render(PAYMENTS);
+    let d = deployment("payments", 1);
+    let mut expected = vec![("Namespace".to_string(), PAYMENTS_NS.to_string())];
+    expected.extend(rendered_ids(&rendered));
+    let kinds: Vec<&str> = expected.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "ServiceAccount",
+            "Job",
+            "Service",
+            "Deployment",
+            "Ingress"
+        ],
+        "the migration after its identity, before the Service and the workload"
+    );
+
+    let plan = target.plan(&rendered, &d).await.expect("plan");
+    let planned: Vec<(String, String)> = plan
+        .objects
+        .iter()
+        .map(|o| (o.object.kind.clone(), o.object.name.clone()))
+        .collect();
+    assert_eq!(planned, expected, "the plan lists objects in apply order");
+
+    let report = target
+        .apply(&rendered, &d, &fast(Some(Duration::from_secs(10))))
+        .await
+        .expect("apply");
+    assert!(report.succeeded(), "{}", report.to_text());
+    assert_eq!(report_ids(&report), expected);
+    let rollouts: Vec<(String, RolloutStatus)> = report
+        .rollouts
+        .iter()
+        .map(|r| (r.object.kind.clone(), r.status))
+        .collect();
+    assert_eq!(
+        rollouts,
+        [
+            ("Job".to_string(), RolloutStatus::Ok),
+            ("Deployment".to_string(), RolloutStatus::Ok)
+        ]
+    );
+
+    let recorded = recorded.lock().expect("recorded");
+    assert_eq!(recorded.writes, patches(&expected));
+    let job = recorded
+        .job_when_deployment_written
+        .clone()
+        .expect("the Deployment was written")
+        .expect("the Job existed then");
+    assert!(
+        condition_is_true(&job, "Complete"),
+        "the Job had completed before the Deployment was applied: {:#}",
+        job["status"]
+    );
+    assert_eq!(job["status"]["succeeded"], 1);
+}
+
+#[tokio::test]
+async fn a_failing_migration_stops_before_the_deployment_is_changed() {
+    let fake = Arc::new(FakeKube::start().await);
+    let (client, recorded) = recording_client(fake.clone());
+    let target = KubeTarget::from_client("fake", client).await.expect("connect");
+    let wait = fast(Some(Duration::from_secs(10)));
+    let first = target
+        .apply(&render(PAYMENTS), &deployment("payments", 1), &wait)
+        .await
+        .expect("first");
+    assert!(first.succeeded(), "{}", first.to_text());
+    let api = "payments-api";
+    let before = fake.object("Deployment", PAYMENTS_NS, api).expect("deployment");
+    recorded.lock().expect("recorded").writes.clear();
+
+    let crashing = payments_with_image("5.8.0-crash");
+    let d2 = deployment("payments", 2);
+    let report = target.apply(&crashing, &d2, &wait).await.expect("applied");
+    assert!(!report.succeeded());
+    let reason = format!(
+        "Job/{MIGRATION} did not complete: job failed: BackoffLimitExceeded: Job has reached the specified backoff \
+         limit"
+    );
+    let results: Vec<(String, ObjectResult)> = report
+        .objects
+        .iter()
+        .map(|o| (o.object.kind.clone(), o.result.clone()))
+        .collect();
+    let skipped = ObjectResult::Skipped {
+        reason: reason.clone(),
+    };
+    assert_eq!(
+        results,
+        [
+            ("ServiceAccount".to_string(), ObjectResult::Updated),
+            ("Job".to_string(), ObjectResult::Replaced),
+            ("Service".to_string(), skipped.clone()),
+            ("Deployment".to_string(), skipped.clone()),
+            ("Ingress".to_string(), skipped),
+        ]
+    );
+    assert_eq!(report.rollouts.len(), 1, "{:#?}", report.rollouts);
+    let job = &report.rollouts[0];
+    assert_eq!(
+        (job.object.kind.as_str(), job.object.name.as_str(), job.status),
+        ("Job", MIGRATION, RolloutStatus::Failed)
+    );
+    assert_eq!(
+        job.message,
+        "job failed: BackoffLimitExceeded: Job has reached the specified backoff limit"
+    );
+    assert!(
+        job.reasons
+            .iter()
+            .any(|r| r.starts_with("event BackoffLimitExceeded (Job/")),
+        "{:#?}",
+        job.reasons
+    );
+    let text = report.to_text();
+    assert!(
+        text.contains(&format!("  Deployment/{api}: skipped: {reason}\n")),
+        "{text}"
+    );
+    let json = serde_json::to_value(&report).expect("serialisable");
+    assert_eq!(json["objects"][3]["result"], "skipped");
+    assert_eq!(json["objects"][3]["reason"], reason.as_str());
+
+    let writes = recorded.lock().expect("recorded").writes.clone();
+    assert_eq!(
+        writes,
+        [
+            "PATCH serviceaccounts/payments".to_string(),
+            format!("DELETE jobs/{MIGRATION}"),
+            format!("PATCH jobs/{MIGRATION}"),
+        ],
+        "nothing written after the Job"
+    );
+    let after = fake.object("Deployment", PAYMENTS_NS, api).expect("deployment");
+    assert_eq!(
+        after["metadata"]["annotations"],
+        before["metadata"]["annotations"]
+    );
+    assert_eq!(after["spec"], before["spec"], "still revision 1's Deployment");
+
+    // Run again, the failed Job is run again even though it did not change.
+    let plan = target.plan(&crashing, &d2).await.expect("plan");
+    let planned = plan.objects.iter().find(|o| o.object.kind == "Job").expect("job");
+    assert!(planned.replace, "{planned:?}");
+    assert!(plan.has_changes());
+    assert!(
+        plan.to_text()
+            .contains(&format!("~ Job/{MIGRATION} (failed: replaced to run again)\n")),
+        "{}",
+        plan.to_text()
+    );
+
+    // A fixed image: the Job runs again and completes, then the Deployment rolls out.
+    let fixed = target
+        .apply(&payments_with_image("5.8.1"), &deployment("payments", 3), &wait)
+        .await
+        .expect("fixed");
+    assert!(fixed.succeeded(), "{}", fixed.to_text());
+    let live = fake.object("Deployment", PAYMENTS_NS, api).expect("deployment");
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.gojek.io/payments/payments:5.8.1"
+    );
+}
+
+#[tokio::test]
+async fn a_migration_that_does_not_complete_in_time_leaves_the_workloads_unapplied() {
+    let fake = FakeKube::start().await;
+    fake.set_controller(false);
+    let target = target(&fake).await;
+    let report = target
+        .apply(
+            &render(PAYMENTS),
+            &deployment("payments", 1),
+            &fast(Some(Duration::from_millis(300))),
+        )
+        .await
+        .expect("applied");
+    assert!(!report.succeeded());
+    assert_eq!(report.rollouts.len(), 1);
+    let job = &report.rollouts[0];
+    assert_eq!(job.status, RolloutStatus::Timeout);
+    let message = format!(
+        "timed out after 300ms waiting for Job/{MIGRATION}: job running: 0 active, 0 succeeded, 0 failed"
+    );
+    assert_eq!(job.message, message);
+    let deployment_result = report
+        .objects
+        .iter()
+        .find(|o| o.object.kind == "Deployment")
+        .map(|o| o.result.clone());
+    assert_eq!(
+        deployment_result,
+        Some(ObjectResult::Skipped {
+            reason: format!("Job/{MIGRATION} did not complete: {message}")
+        })
+    );
+    assert!(fake.object("Job", PAYMENTS_NS, MIGRATION).is_some());
+    assert!(fake.objects("Deployment").is_empty());
+    assert!(fake.objects("Service").is_empty());
+}
+
+#[tokio::test]
+async fn without_waiting_jobs_are_applied_first_and_the_workloads_right_after() {
+    let fake = Arc::new(FakeKube::start().await);
+    fake.set_controller(false);
+    let (client, recorded) = recording_client(fake.clone());
+    let target = KubeTarget::from_client("fake", client).await.expect("connect");
+    let rendered = payments_with_image("5.8.0-crash");
+    let report = target
+        .apply(&rendered, &deployment("payments", 1), &fast(None))
+        .await
+        .expect("apply");
+    assert!(report.succeeded(), "{}", report.to_text());
+    assert!(results(&report).iter().all(|r| *r == ObjectResult::Created));
+    assert!(report.rollouts.is_empty());
+    let mut expected = vec![("Namespace".to_string(), PAYMENTS_NS.to_string())];
+    expected.extend(rendered_ids(&rendered));
+    assert_eq!(recorded.lock().expect("recorded").writes, patches(&expected));
+    let job = recorded
+        .lock()
+        .expect("recorded")
+        .job_when_deployment_written
+        .clone()
+        .expect("the Deployment was written")
+        .expect("after the Job");
+    assert!(!condition_is_true(&job, "Complete"), "not waited for");
+}
+
 #[tokio::test]
 async fn an_unreachable_cluster_is_named_with_the_cause_and_nothing_is_applied() {
     let mut fake = FakeKube::start().await;
@@ -905,73 +1187,4 @@ async fn a_failure_part_way_reports_what_was_applied_and_a_rerun_converges() {
             doc.id()
         );
     }
-}
-
-/// First deploy, image change and rollback on a real cluster (see the crate docs).
-#[tokio::test]
-#[ignore = "needs a real cluster: set OJEK_E2E_KUBECONFIG"]
-async fn real_cluster_first_deploy_and_rollback() {
-    let Ok(path) = std::env::var("OJEK_E2E_KUBECONFIG") else {
-        panic!("set OJEK_E2E_KUBECONFIG (and optionally OJEK_E2E_KUBE_CONTEXT, OJEK_E2E_NAMESPACE)");
-    };
-    let namespace = std::env::var("OJEK_E2E_NAMESPACE").unwrap_or_else(|_| "ojek-e2e".into());
-    let cluster = ClusterConfig {
-        name: "e2e".into(),
-        source: ClusterSource::Kubeconfig {
-            path: path.into(),
-            context: std::env::var("OJEK_E2E_KUBE_CONTEXT").ok(),
-        },
-    };
-    let target = KubeTarget::connect(&cluster).await.expect("connect");
-    // Public images that serve HTTP, in the namespace asked for; no probes that nginx fails.
-    let for_cluster = |image: &str| {
-        let mut rendered = driver_with_image(image);
-        for doc in &mut rendered.objects {
-            doc.value["metadata"]["namespace"] = json!(namespace);
-            if doc.kind() == "Deployment" {
-                let spec = &mut doc.value["spec"]["template"]["spec"];
-                spec["imagePullSecrets"] = json!([]);
-                if let Some(c) = spec["containers"][0].as_object_mut() {
-                    for key in ["livenessProbe", "readinessProbe", "startupProbe", "env", "args"] {
-                        c.shift_remove(key);
-                    }
-                }
-            }
-        }
-        rendered
-    };
-    let wait = ApplyOptions {
-        wait: Some(Duration::from_secs(180)),
-        ..ApplyOptions::default()
-    };
-    let v1 = for_cluster("nginx:1.27");
-    let first = target
-        .apply(&v1, &deployment("driver-location", 1), &wait)
-        .await
-        .expect("first deploy");
-    assert!(first.succeeded(), "{}", first.to_text());
-
-    let v2 = for_cluster("nginx:1.28");
-    let plan = target
-        .plan(&v2, &deployment("driver-location", 2))
-        .await
-        .expect("plan");
-    assert!(
-        plan.to_text().contains("containers[name=web].image"),
-        "{}",
-        plan.to_text()
-    );
-    let second = target
-        .apply(&v2, &deployment("driver-location", 2), &wait)
-        .await
-        .expect("image change");
-    assert!(second.succeeded(), "{}", second.to_text());
-
-    // Rollback: render the old revision again and apply it.
-    let back = target
-        .apply(&v1, &deployment("driver-location", 3), &wait)
-        .await
-        .expect("rollback");
-    assert!(back.succeeded(), "{}", back.to_text());
-    assert_eq!(back.hash, first.hash, "the same objects as revision 1");
 }

@@ -1,15 +1,15 @@
 //! `ojek_deploy::nomad` against the fake Nomad agent, with jobs rendered from the examples:
 //! first deploy, no-op redeploy, image change, EnforceIndex conflicts, failed and timed-out
-//! rollouts, rollback, autoscaled counts, unreachable agents and ACL tokens. The ignored
-//! `real_nomad_first_deploy_and_rollback` runs against the agent at `NOMAD_ADDR`.
+//! rollouts, rollback (also of a job that did not change in the revision), autoscaled counts,
+//! unreachable agents and ACL tokens. The same scenarios against a real agent are in
+//! `e2e_nomad.rs`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::time::{Duration, Instant};
 
-use ojek_core::spec::FileReader;
-use ojek_core::spec::load::{load_app, load_platform};
+use ojek_core::Rendered;
 use ojek_core::spec::platform::TargetKind;
-use ojek_core::{Doc, Origin, RenderOptions, Rendered, render};
 use ojek_deploy::nomad::{
     Deployment, NomadApplyOptions, NomadApplyReport, NomadCluster, NomadDeployError, RollbackTarget,
     RolloutStatus, apply, apply_plan, plan, rollback,
@@ -23,32 +23,10 @@ const IMAGE: &str = "registry.gojek.io/fulfilment/driver-location:2.14.0";
 const NEW_IMAGE: &str = "registry.gojek.io/fulfilment/driver-location:2.15.0";
 const REPORT_JOB_ID: &str = "settlement-report-production-dc-report";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-struct RootReader;
-
-impl FileReader for RootReader {
-    fn read(&self, manifest: &str, relative: &str) -> Result<String, String> {
-        let dir = Path::new(manifest).parent().unwrap_or(Path::new("."));
-        std::fs::read_to_string(root().join(dir).join(relative)).map_err(|e| e.to_string())
-    }
-}
-
 /// `examples/{example}.yaml` rendered for `production-dc` (Nomad) with `examples/platform.yaml`.
 fn rendered(example: &str) -> Rendered {
-    let text = std::fs::read_to_string(root().join("examples/platform.yaml")).expect("platform");
-    let platform = load_platform("examples/platform.yaml", &text).unwrap_or_else(|d| panic!("{d}"));
-    let name = format!("examples/{example}.yaml");
-    let text = std::fs::read_to_string(root().join(&name)).expect("example");
-    let app = load_app(&name, &text, &RootReader).unwrap_or_else(|d| panic!("{d}"));
-    let options = RenderOptions {
-        env: "production-dc".into(),
-        target: Some(TargetKind::Nomad),
-        kube_version: None,
-    };
-    render(&app, &platform, &options).unwrap_or_else(|d| panic!("{d}"))
+    let path = format!("examples/{example}.yaml");
+    common::render(&path, &common::example(&path), "production-dc", TargetKind::Nomad)
 }
 
 fn driver_location() -> Rendered {
@@ -267,6 +245,121 @@ async fn service_and_periodic_jobs_deploy_together_and_conflicts_say_what_was_re
         .expect("periodic job");
     assert_eq!(periodic["Meta"]["owner"], "someone else");
     assert_eq!(periodic["Periodic"]["Spec"], "30 2 * * *");
+}
+
+/// The cluster with the namespace rollbacks use set to `namespace`.
+fn cluster_in(nomad: &FakeNomad, namespace: &str) -> NomadCluster {
+    let mut cluster = cluster(nomad);
+    cluster.namespace = Some(namespace.into());
+    cluster
+}
+
+fn reverts(nomad: &FakeNomad) -> usize {
+    nomad.requests().iter().filter(|r| r.contains("/revert")).count()
+}
+
+#[tokio::test]
+async fn rollback_by_revision_reverts_a_job_unchanged_in_that_revision_to_its_older_revision() {
+    let nomad = fake(FakeNomadOptions::default()).await;
+    let both = service_and_periodic();
+    // Revision 1: both jobs. Revision 2: only the service's image. Revision 3: both again.
+    deploy(&nomad, &both, 1).await;
+    let second = deploy(&nomad, &with_image(&both, NEW_IMAGE), 2).await;
+    let changed: Vec<bool> = second.jobs.iter().map(|j| j.changed).collect();
+    assert_eq!(
+        changed,
+        [true, false],
+        "the periodic job has no version of revision 2"
+    );
+    let mut third = with_image(&both, "registry.gojek.io/fulfilment/driver-location:2.16.0");
+    third.objects[1].value["Job"]["Periodic"]["Spec"] = json!("0 3 * * *");
+    deploy(&nomad, &third, 3).await;
+    let periodic_namespace = second.jobs[1].namespace.clone();
+    let periodic = || {
+        nomad
+            .job(&periodic_namespace, REPORT_JOB_ID)
+            .expect("periodic job")
+    };
+    assert_eq!(
+        (
+            periodic()["Version"].clone(),
+            periodic()["Periodic"]["Spec"].clone()
+        ),
+        (json!(1), json!("0 3 * * *"))
+    );
+
+    // Back to revision 2, job by job as the server does it.
+    let service = rollback(&cluster(&nomad), JOB_ID, RollbackTarget::Revision(2), &options())
+        .await
+        .expect("service rollback");
+    assert_eq!(
+        (service.changed, service.status),
+        (true, RolloutStatus::Successful)
+    );
+    assert_eq!(image_of(&stored(&nomad)), NEW_IMAGE);
+    let report = rollback(
+        &cluster_in(&nomad, &periodic_namespace),
+        REPORT_JOB_ID,
+        RollbackTarget::Revision(2),
+        &options(),
+    )
+    .await
+    .expect("the periodic job goes back to its revision 1 version");
+    assert!(report.changed);
+    assert_eq!((report.previous_version, report.version), (Some(1), 2));
+    assert_eq!(report.status, RolloutStatus::Registered);
+    let reverted = periodic();
+    assert_eq!(reverted["Periodic"]["Spec"], "30 2 * * *");
+    assert_eq!(reverted["Meta"]["ojek.dev/revision"], "1");
+    assert_eq!(reverts(&nomad), 2);
+
+    // Again: both already run revision 2's jobs; nothing is reverted.
+    let service = rollback(&cluster(&nomad), JOB_ID, RollbackTarget::Revision(2), &options())
+        .await
+        .expect("service at revision 2");
+    let report = rollback(
+        &cluster_in(&nomad, &periodic_namespace),
+        REPORT_JOB_ID,
+        RollbackTarget::Revision(2),
+        &options(),
+    )
+    .await
+    .expect("periodic job at revision 2");
+    for job in [&service, &report] {
+        assert_eq!(
+            (job.changed, job.status),
+            (false, RolloutStatus::Unchanged),
+            "{job:?}"
+        );
+    }
+    assert_eq!(report.version, 2);
+    assert_eq!(
+        report.status_description,
+        "version 2 is already the current version"
+    );
+    assert_eq!(reverts(&nomad), 2, "no revert call for a job already there");
+
+    // Before any revision the job was deployed from: an error naming the job.
+    let error = rollback(
+        &cluster_in(&nomad, &periodic_namespace),
+        REPORT_JOB_ID,
+        RollbackTarget::Revision(0),
+        &options(),
+    )
+    .await
+    .expect_err("no version at or below revision 0");
+    let NomadDeployError::VersionNotFound { ref job_id, .. } = error else {
+        panic!("expected VersionNotFound, got {error:?}");
+    };
+    assert_eq!(job_id, REPORT_JOB_ID);
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "job \"{REPORT_JOB_ID}\" on Nomad at {} has no version deployed from ojek revision 0 or earlier; \
+             retained versions: 2 (revision 1), 1 (revision 3), 0 (revision 1)",
+            nomad.url()
+        )
+    );
 }
 
 #[tokio::test]
@@ -565,7 +658,7 @@ async fn rollback_to_a_revision_reverts_the_image_as_a_new_version() {
     assert_eq!(report.version, 3);
     assert_eq!(image_of(&nomad.job(NAMESPACE, JOB_ID).expect("job")), NEW_IMAGE);
 
-    let error = rollback(&cluster, JOB_ID, RollbackTarget::Revision(9), &options())
+    let error = rollback(&cluster, JOB_ID, RollbackTarget::Revision(0), &options())
         .await
         .expect_err("no such revision");
     assert!(
@@ -575,7 +668,7 @@ async fn rollback_to_a_revision_reverts_the_image_as_a_new_version() {
     assert_eq!(
         error.to_string(),
         format!(
-            "job \"{JOB_ID}\" on Nomad at {} has no version deployed from ojek revision 9; retained versions: 3 (revision 2), 2 (revision 1), 1 (revision 2), 0 (revision 1)",
+            "job \"{JOB_ID}\" on Nomad at {} has no version deployed from ojek revision 0 or earlier; retained versions: 3 (revision 2), 2 (revision 1), 1 (revision 2), 0 (revision 1)",
             nomad.url()
         )
     );
@@ -666,60 +759,4 @@ async fn a_wrong_acl_token_is_a_permission_error() {
         .await
         .expect("the right token");
     assert_eq!(report.jobs[0].status, RolloutStatus::Successful);
-}
-
-/// A small `raw_exec` job (enabled by `nomad agent -dev`) rendered by hand.
-fn sleeper(job_id: &str, seconds: u64) -> Rendered {
-    let job = json!({"Job": {
-        "ID": job_id, "Name": job_id, "Type": "service", "Datacenters": ["*"],
-        "Meta": {"app": "ojek-deploy-test"},
-        "TaskGroups": [{
-            "Name": "sleep", "Count": 1,
-            "Update": {"MaxParallel": 1, "MinHealthyTime": 1_000_000_000_u64, "HealthyDeadline": 60_000_000_000_u64},
-            "Tasks": [{
-                "Name": "sleep", "Driver": "raw_exec",
-                "Config": {"command": "/bin/sleep", "args": [seconds.to_string()]},
-                "Resources": {"CPU": 50, "MemoryMB": 32}
-            }]
-        }]
-    }});
-    Rendered {
-        target: TargetKind::Nomad,
-        objects: vec![Doc::new(job, Origin::default("test"))],
-        warnings: Default::default(),
-    }
-}
-
-/// Against a real agent: `NOMAD_ADDR` (+ `NOMAD_TOKEN`, `NOMAD_NAMESPACE`, `NOMAD_REGION`).
-/// Deploys two versions of a sleeper job, rolls back to the first, then purges the job.
-#[tokio::test]
-#[ignore = "needs a Nomad agent at NOMAD_ADDR with raw_exec enabled (nomad agent -dev)"]
-async fn real_nomad_first_deploy_and_rollback() {
-    let Some(cluster) = NomadCluster::from_env() else {
-        eprintln!("NOMAD_ADDR is not set: skipped");
-        return;
-    };
-    let job_id = format!("ojek-deploy-test-{}", std::process::id());
-    let options = NomadApplyOptions {
-        wait: Some(Duration::from_secs(120)),
-        poll_interval: Duration::from_millis(500),
-    };
-    let first = apply(&cluster, &sleeper(&job_id, 3600), &revision(1), &options)
-        .await
-        .expect("first deploy");
-    assert_eq!(first.jobs[0].status, RolloutStatus::Successful, "{first:#?}");
-    let second = apply(&cluster, &sleeper(&job_id, 3601), &revision(2), &options)
-        .await
-        .expect("second deploy");
-    assert_eq!(second.jobs[0].status, RolloutStatus::Successful, "{second:#?}");
-    assert_eq!(second.jobs[0].version, first.jobs[0].version + 1);
-    let back = rollback(&cluster, &job_id, RollbackTarget::Revision(1), &options)
-        .await
-        .expect("rollback");
-    assert_eq!(back.status, RolloutStatus::Successful, "{back:#?}");
-    assert_eq!(back.version, second.jobs[0].version + 1);
-    let client = cluster.client().expect("client");
-    let job = client.job(&job_id).await.expect("read").expect("job");
-    assert_eq!(job["TaskGroups"][0]["Tasks"][0]["Config"]["args"][0], "3600");
-    client.deregister(&job_id, true).await.expect("purge");
 }

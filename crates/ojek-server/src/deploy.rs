@@ -136,6 +136,40 @@ fn is_nomad_unreachable(e: &NomadDeployError) -> bool {
     )
 }
 
+/// Checks that a cluster answers with our credentials: Kubernetes `GET /version`, Nomad a job
+/// list in the cluster's namespace. Says what answered, or why not.
+pub async fn check(cluster: &Cluster) -> Result<String, String> {
+    match cluster {
+        Cluster::Kube(config) => {
+            let target = KubeTarget::connect(config).await.map_err(|e| e.to_string())?;
+            let version = target
+                .client()
+                .apiserver_version()
+                .await
+                .map_err(|e| format!("{}: {e}", config.name))?;
+            Ok(format!(
+                "{} answers: Kubernetes {}",
+                config.name, version.git_version
+            ))
+        }
+        Cluster::Nomad(config) => {
+            let client = config
+                .client()
+                .map_err(|e| format!("Nomad at {}: {e}", config.address))?;
+            let jobs = client
+                .jobs("")
+                .await
+                .map_err(|e| format!("Nomad at {}: {e}", config.address))?;
+            Ok(format!(
+                "Nomad at {} answers; the token can list jobs ({} in namespace {})",
+                config.address,
+                jobs.len(),
+                config.namespace.as_deref().unwrap_or("default")
+            ))
+        }
+    }
+}
+
 /// What to do.
 #[derive(Debug, Clone, Copy)]
 pub enum Operation {
@@ -275,11 +309,29 @@ fn kube_outcome(subject: &Subject, report: ApplyReport) -> Outcome {
         } else {
             "rollout timed out"
         };
-        (result, format!("{what}: {}", bad.join(" | ")))
+        let skipped = report
+            .objects
+            .iter()
+            .filter(|o| matches!(o.result, ObjectResult::Skipped { .. }))
+            .count();
+        let mut summary = format!("{what}: {}", bad.join(" | "));
+        if skipped > 0 {
+            summary.push_str(&format!(
+                "; {skipped} object{} not applied because of it",
+                if skipped == 1 { "" } else { "s" }
+            ));
+        }
+        (result, summary)
     };
+    // The hash says what the cluster was given: only when every rendered object was applied
+    // (objects skipped after a failed Job were not).
+    let all_applied = report
+        .objects
+        .iter()
+        .all(|o| !matches!(o.result, ObjectResult::Skipped { .. }));
     Outcome {
         result,
-        hash: Some(report.hash.clone()),
+        hash: all_applied.then(|| report.hash.clone()),
         summary,
         report: serde_json::to_value(&report).unwrap_or(Value::Null),
     }

@@ -851,6 +851,15 @@ async fn an_app_is_planned_and_deployed_on_the_demo_cluster() {
             "{history}"
         );
         ui.shot("deploy-overview").await;
+
+        // The platform page: where each environment deploys, with a connection check.
+        ui.click("nav.mainnav a[href=\"/platform\"]").await;
+        ui.wait_for_path("/platform").await;
+        ui.click("#clusters-table tr[data-environment=\"production-dc\"] td[data-target=\"nomad\"] a")
+            .await;
+        let checked = ui.text("#check-result").await;
+        assert!(checked.contains("answers; the token can list jobs"), "{checked}");
+        ui.shot("platform").await;
     })
     .await;
 }

@@ -11,14 +11,15 @@ use std::time::Duration;
 use common::Db;
 use common::clusters::*;
 use ojek_fake_cluster::kube::FakeKube;
-use ojek_fake_cluster::nomad::{FakeNomad, FakeNomadOptions};
+use ojek_fake_cluster::nomad::FakeNomad;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 both!(
     kubernetes_deploy_and_rollback,
     nomad_deploy_and_rollback,
-    kubernetes_conflict_timeout_and_concurrent_deploys
+    kubernetes_conflict_timeout_and_concurrent_deploys,
+    kubernetes_failed_migration_stops_the_rollout
 );
 
 fn status_of(status: &Value, env: &str) -> Value {
@@ -264,13 +265,7 @@ async fn nomad_deploy_and_rollback(db: Db) {
     let Some(s) = common::server(db, false).await else {
         return;
     };
-    let nomad = FakeNomad::start(FakeNomadOptions {
-        acl_token: Some(NOMAD_TOKEN.into()),
-        deployment_delay: Duration::from_millis(200),
-        region: "jkt".into(),
-    })
-    .await
-    .expect("fake Nomad");
+    let nomad = fake_nomad().await;
     point_platform_at(&s, "http://127.0.0.1:9", &nomad.url()).await;
     let (editor, _viewer, _outsider) = setup(&s).await;
     let deployments = format!("/api/apps/{APP}/deployments");
@@ -501,4 +496,77 @@ async fn kubernetes_conflict_timeout_and_concurrent_deploys(db: Db) {
         5,
         "the refused one is not recorded: {listed}"
     );
+}
+
+/// payments: a migration Job that fails stops the deploy before the API's Deployment is
+/// applied; the record says so and has no hash (not everything was applied). Fixed, the Job
+/// runs again and the API rolls out.
+async fn kubernetes_failed_migration_stops_the_rollout(db: Db) {
+    let Some(s) = common::server(db, false).await else {
+        return;
+    };
+    let kube = FakeKube::start().await;
+    point_platform_at(&s, &kube.url(), "http://127.0.0.1:9").await;
+    let team = s.team("payments").await;
+    let user = s.user("pia", false).await;
+    s.member(&team, &user, ojek_store::Role::Editor).await;
+    let editor = s.session(&user).await;
+    let manifest = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/payments-migrate.yaml"
+    ))
+    .expect("example");
+    let image = "registry.gojek.io/payments/payments:5.7.0";
+    // Only the migration (the first process) gets the crashing image.
+    let broken = manifest.replacen(image, "registry.gojek.io/payments/crash:5.7.0", 1);
+    editor
+        .post("/api/apps", &json!({ "manifest": broken, "message": "first" }))
+        .await
+        .expect(201);
+    let deployments = "/api/apps/payments/deployments";
+    let failed = editor
+        .post(deployments, &json!({ "environment": "staging", "wait": "30s" }))
+        .await
+        .expect(201);
+    assert_eq!(failed["result"], "failed", "{failed}");
+    let summary = failed["summary"].as_str().expect("summary");
+    assert!(summary.contains("Job/payments-migrate"), "{summary}");
+    assert!(summary.contains("not applied because of it"), "{summary}");
+    assert!(failed["hash"].is_null(), "not everything was applied: {failed}");
+    assert!(
+        kube.objects("Deployment").is_empty(),
+        "the API is not rolled out over a failed migration"
+    );
+    let record = editor
+        .get(&format!("{deployments}/{}", failed["id"]))
+        .await
+        .expect(200);
+    let skipped: Vec<&Value> = record["report"]["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter(|o| o["result"] == "skipped")
+        .collect();
+    assert!(skipped.iter().any(|o| o["kind"] == "Deployment"), "{record}");
+    assert!(
+        skipped.iter().all(|o| o["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("Job/payments-migrate"))),
+        "{record}"
+    );
+
+    editor
+        .put(
+            "/api/apps/payments",
+            &json!({ "manifest": manifest, "baseRevision": 1, "message": "fix the migration" }),
+        )
+        .await
+        .expect(200);
+    let fixed = editor
+        .post(deployments, &json!({ "environment": "staging", "wait": "30s" }))
+        .await
+        .expect(201);
+    assert_eq!(fixed["result"], "succeeded", "{fixed}");
+    assert!(fixed["hash"].as_str().is_some());
+    assert_eq!(kube.objects("Deployment").len(), 1);
 }

@@ -10,11 +10,9 @@ use std::time::Duration;
 
 use common::clusters::*;
 use common::{Client, Db, Resp};
-use ojek_fake_cluster::kube::FakeKube;
-use ojek_fake_cluster::nomad::{FakeNomad, FakeNomadOptions};
 use reqwest::Method;
 
-both!(deploy_pages_on_kubernetes);
+both!(deploy_pages_on_kubernetes, platform_page);
 
 async fn form(client: &Client, path: &str, fields: &[(&str, &str)]) -> Resp {
     let body = serde_urlencoded::to_string(fields).expect("form");
@@ -89,15 +87,7 @@ async fn deploy_pages_on_kubernetes(db: Db) {
     let Some(s) = common::server(db, false).await else {
         return;
     };
-    let kube = FakeKube::start().await;
-    let nomad = FakeNomad::start(FakeNomadOptions {
-        acl_token: Some(NOMAD_TOKEN.to_string()),
-        deployment_delay: Duration::from_millis(200),
-        region: "jkt".into(),
-    })
-    .await
-    .expect("fake nomad");
-    point_platform_at(&s, &kube.url(), &nomad.url()).await;
+    let (kube, nomad) = fake_clusters(&s).await;
     let (editor, viewer, outsider) = setup(&s).await;
     let deploy_page = format!("/apps/{APP}/deploy");
 
@@ -349,4 +339,130 @@ async fn deploy_pages_on_kubernetes(db: Db) {
     assert_eq!(bad.status.as_u16(), 400);
     let missing = editor.get(&format!("/apps/{APP}/deployments/999999")).await;
     assert_eq!(missing.status.as_u16(), 404);
+}
+
+async fn platform_page(db: Db) {
+    let Some(s) = common::server(db, false).await else {
+        return;
+    };
+    let (_kube, nomad) = fake_clusters(&s).await;
+    let (_editor, viewer, _outsider) = setup(&s).await;
+    let admin = s.admin_session().await;
+    let version = |s: &common::TestServer| {
+        let store = s.store().clone();
+        async move {
+            store
+                .platform(ojek_server::state::PLATFORM)
+                .await
+                .expect("read")
+                .expect("file")
+        }
+    };
+    let before = version(&s).await;
+
+    // Everyone signed in sees where each environment deploys and the file, read-only.
+    let page = viewer.get("/platform").await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.text);
+    let clusters = section(&page.text, "clusters-table");
+    assert!(
+        clusters.contains("staging kubernetes staging (fake) Check"),
+        "{clusters}"
+    );
+    assert!(
+        clusters.contains(&format!(
+            "production-dc nomad rendered only (no cluster) {} Check",
+            nomad.url()
+        )),
+        "{clusters}"
+    );
+    assert!(page.text.contains("id=\"platform-text\""));
+    assert!(!page.text.contains("id=\"platform-form\""));
+
+    // Connection checks: the fakes answer; production's kubeconfig does not exist here.
+    let ok = viewer.get("/platform?check=staging:kubernetes").await;
+    let result = section(&ok.text, "check-result");
+    assert!(
+        result.starts_with("staging · kubernetes: staging (fake) answers: Kubernetes v1."),
+        "{result}"
+    );
+    let ok = viewer.get("/platform?check=production-dc:nomad").await;
+    let result = section(&ok.text, "check-result");
+    assert!(
+        result.contains("answers; the token can list jobs (0 in namespace"),
+        "{result}"
+    );
+    let bad = viewer.get("/platform?check=production:kubernetes").await;
+    let result = section(&bad.text, "check-result");
+    assert!(
+        result.contains("production (gke-production)") && result.contains("cannot load its configuration"),
+        "{result}"
+    );
+    assert!(bad.text.contains("class=\"alert error\" id=\"check-result\""));
+
+    // Only platform admins may save; a viewer's post is refused and nothing changes.
+    let fields = |content: &str, base: i64| {
+        serde_urlencoded::to_string([("content", content.to_string()), ("base", base.to_string())])
+            .expect("form")
+    };
+    let refused = viewer
+        .raw(
+            Method::POST,
+            "/platform",
+            "application/x-www-form-urlencoded",
+            fields(&before.content, before.version),
+        )
+        .await;
+    assert_eq!(refused.status.as_u16(), 403);
+
+    // An admin: the form; a broken file is refused with its line and the text kept.
+    let page = admin.get("/platform").await;
+    assert!(page.text.contains("id=\"platform-form\""));
+    let broken = before
+        .content
+        .replacen("    target: kubernetes\n", "    target: kubernets\n", 1);
+    let resp = admin
+        .raw(
+            Method::POST,
+            "/platform",
+            "application/x-www-form-urlencoded",
+            fields(&broken, before.version),
+        )
+        .await;
+    assert_eq!(resp.status.as_u16(), 422, "{}", resp.text);
+    let problems = section(&resp.text, "problems-list");
+    assert!(problems.contains("kubernets"), "{problems}");
+    assert!(resp.text.contains("target: kubernets"), "the text is kept");
+    assert_eq!(version(&s).await.version, before.version, "nothing saved");
+
+    // A valid change saves a new version; a save from the old version is then a conflict.
+    let changed = format!("{}\n# reviewed\n", before.content);
+    let resp = admin
+        .raw(
+            Method::POST,
+            "/platform",
+            "application/x-www-form-urlencoded",
+            fields(&changed, before.version),
+        )
+        .await;
+    assert_eq!(resp.status.as_u16(), 303, "{}", resp.text);
+    let after = version(&s).await;
+    assert_eq!(after.version, before.version + 1);
+    assert_eq!(after.content, changed);
+    assert_eq!(
+        resp.header("location"),
+        Some(format!("/platform?saved={}", after.version).as_str())
+    );
+    let stale = admin
+        .raw(
+            Method::POST,
+            "/platform",
+            "application/x-www-form-urlencoded",
+            fields(&before.content, before.version),
+        )
+        .await;
+    assert_eq!(stale.status.as_u16(), 409, "{}", stale.text);
+    assert!(
+        section(&stale.text, "save-error").contains("Someone saved the platform file after you opened it")
+    );
+    assert_eq!(version(&s).await.content, changed);
 }

@@ -180,7 +180,7 @@ fn report_details(report: &Value) -> String {
         let result = s(o, "result");
         if !matches!(result.as_str(), "created" | "updated" | "unchanged" | "replaced") {
             out.push_str(&format!("  {} {}", name(o), result.replace('_', " ")));
-            if let Some(e) = o["error"].as_str() {
+            if let Some(e) = o["error"].as_str().or(o["reason"].as_str()) {
                 out.push_str(&format!(": {e}"));
             }
             out.push('\n');

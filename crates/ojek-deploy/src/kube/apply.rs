@@ -1,18 +1,22 @@
-//! Applying: server-side apply of every object in order with field manager `ojek`, Jobs
-//! with a changed pod template replaced, prune after every apply succeeded, then the rollout
-//! wait. Stops at the first object that fails: what was applied before stays, and the
-//! [`ApplyReport`] in [`DeployError::Incomplete`] says which objects were applied.
+//! Applying: server-side apply of every object in order with field manager `ojek`, phase by
+//! phase ([`order`](super::order)): setup, then Jobs (replaced when their pod template changed
+//! or they had failed, and waited for when waiting), then the rollout phase; prune after every
+//! apply succeeded, then the rollout wait. Stops at the first object that fails: what was
+//! applied before stays, and the [`ApplyReport`] in [`DeployError::Incomplete`] says which
+//! objects were applied.
 
 use std::time::Duration;
 
 use kube::api::DeleteParams;
+use kube::core::ApiResource;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::diff::{self, show};
+use super::order::{self, Phase};
 use super::plan::template_changed;
-use super::rollout::{Rollout, RolloutStatus, is_workload};
+use super::rollout::{Rollout, RolloutStatus, Wait, is_workload, job_failed};
 use super::{Deployment, KubeTarget, ObjectRef, PreparedObject};
 use crate::error::DeployError;
 use ojek_output::Rendered;
@@ -27,7 +31,7 @@ pub struct ApplyOptions {
     pub force: bool,
     /// Delete objects of this app and environment that are no longer rendered.
     pub prune: bool,
-    /// Wait for workloads to roll out, at most this long.
+    /// Wait for Jobs to complete and workloads to roll out, at most this long in all.
     pub wait: Option<Duration>,
     /// How often to look at rollouts while waiting (1 s by default).
     pub poll_interval: Duration,
@@ -54,7 +58,7 @@ pub enum ObjectResult {
     Updated,
     /// Applied, nothing changed.
     Unchanged,
-    /// A Job with a changed pod template, deleted and created again.
+    /// A Job with a changed pod template (or one that had failed), deleted and created again.
     Replaced,
     /// Applying it failed; nothing after it was applied.
     Failed {
@@ -63,6 +67,12 @@ pub enum ObjectResult {
     },
     /// Not attempted because an earlier object failed.
     NotApplied,
+    /// Not applied because a Job of an earlier phase failed or did not complete in time
+    /// (the rollout phase waits for the Jobs; see [`order`](super::order)).
+    Skipped {
+        /// Which Job, and why it did not complete.
+        reason: String,
+    },
 }
 
 /// One object of an [`ApplyReport`].
@@ -98,10 +108,12 @@ pub struct ApplyReport {
 impl ApplyReport {
     /// Every object applied and every rollout ok.
     pub fn succeeded(&self) -> bool {
-        self.objects
-            .iter()
-            .all(|o| !matches!(o.result, ObjectResult::Failed { .. } | ObjectResult::NotApplied))
-            && self.rollouts.iter().all(|r| r.status == RolloutStatus::Ok)
+        self.objects.iter().all(|o| {
+            !matches!(
+                o.result,
+                ObjectResult::Failed { .. } | ObjectResult::NotApplied | ObjectResult::Skipped { .. }
+            )
+        }) && self.rollouts.iter().all(|r| r.status == RolloutStatus::Ok)
     }
 
     /// A readable summary: one line per object, pruned object and rollout, with reasons.
@@ -118,6 +130,7 @@ impl ApplyReport {
                 ObjectResult::Replaced => "replaced".to_string(),
                 ObjectResult::Failed { error } => format!("FAILED: {error}"),
                 ObjectResult::NotApplied => "not applied".to_string(),
+                ObjectResult::Skipped { reason } => format!("skipped: {reason}"),
             };
             out.push_str(&format!("  {}: {what}\n", o.object));
         }
@@ -152,8 +165,23 @@ fn hash(objects: &[PreparedObject]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The objects among `objects` that are waited for, with their API resources.
+fn waited_for(objects: &[PreparedObject]) -> Vec<(ObjectRef, ApiResource)> {
+    objects
+        .iter()
+        .filter(|o| is_workload(&o.object.kind))
+        .map(|o| (o.object.clone(), o.resource.clone()))
+        .collect()
+}
+
 impl KubeTarget {
-    /// Applies `rendered` for `deployment`, then prunes and waits as `options` say.
+    /// Applies `rendered` for `deployment` phase by phase (see [`order`]), then
+    /// prunes and waits as `options` say.
+    ///
+    /// When waiting, the Jobs are waited for before the rollout phase is applied, within the
+    /// same deadline as the workloads: if one fails or does not complete in time, the rollout
+    /// phase is not applied ([`ObjectResult::Skipped`], naming the Job), nothing is pruned, and
+    /// the report's rollouts say why the Job failed.
     ///
     /// A failure while applying returns [`DeployError::Incomplete`] with the report so far
     /// (its cause is [`DeployError::Conflict`] for field-manager conflicts). A failed or
@@ -165,6 +193,9 @@ impl KubeTarget {
         options: &ApplyOptions,
     ) -> Result<ApplyReport, DeployError> {
         let prepared = self.prepare(rendered, deployment).await?;
+        let wait = options
+            .wait
+            .map(|timeout| Wait::starting_now(timeout, options.poll_interval));
         let mut report = ApplyReport {
             cluster: self.name.clone(),
             deployment: deployment.clone(),
@@ -173,34 +204,33 @@ impl KubeTarget {
             rollouts: Vec::new(),
             hash: hash(&prepared.objects),
         };
-        let mut failure = None;
-        for object in &prepared.objects {
-            if failure.is_some() {
-                report.objects.push(AppliedObject {
-                    object: object.object.clone(),
-                    result: ObjectResult::NotApplied,
-                });
-                continue;
-            }
-            let result = match self.apply_one(object, options.force).await {
-                Ok(result) => result,
-                Err(e) => {
-                    let result = ObjectResult::Failed { error: e.to_string() };
-                    failure = Some(e);
-                    result
+        let split = prepared
+            .objects
+            .iter()
+            .position(|o| order::phase(&o.object.kind) == Phase::Rollout)
+            .unwrap_or(prepared.objects.len());
+        let (before, rollout_phase) = prepared.objects.split_at(split);
+
+        self.apply_all(before, rollout_phase, options.force, &mut report)
+            .await?;
+        if let Some(wait) = &wait {
+            let jobs = waited_for(before);
+            report.rollouts = self.wait_for_rollouts(&jobs, wait).await;
+            if let Some(job) = report.rollouts.iter().find(|r| r.status != RolloutStatus::Ok) {
+                let reason = format!("{} did not complete: {}", job.object, job.message);
+                for object in rollout_phase {
+                    report.objects.push(AppliedObject {
+                        object: object.object.clone(),
+                        result: ObjectResult::Skipped {
+                            reason: reason.clone(),
+                        },
+                    });
                 }
-            };
-            report.objects.push(AppliedObject {
-                object: object.object.clone(),
-                result,
-            });
+                return Ok(report);
+            }
         }
-        if let Some(source) = failure {
-            return Err(DeployError::Incomplete {
-                report: Box::new(report),
-                source: Box::new(source),
-            });
-        }
+        self.apply_all(rollout_phase, &[], options.force, &mut report)
+            .await?;
 
         if options.prune {
             for (object, resource) in self.prune_candidates(&prepared, deployment).await? {
@@ -219,18 +249,51 @@ impl KubeTarget {
             }
         }
 
-        if let Some(timeout) = options.wait {
-            let workloads: Vec<_> = prepared
-                .objects
-                .iter()
-                .filter(|o| is_workload(&o.object.kind))
-                .map(|o| (o.object.clone(), o.resource.clone()))
-                .collect();
-            report.rollouts = self
-                .wait_for_rollouts(&workloads, timeout, options.poll_interval)
-                .await;
+        if let Some(wait) = &wait {
+            let workloads = waited_for(rollout_phase);
+            let rollouts = self.wait_for_rollouts(&workloads, wait).await;
+            report.rollouts.extend(rollouts);
         }
         Ok(report)
+    }
+
+    /// Applies `objects` in order into `report`. At the first failure, the objects after it
+    /// and every object of `later` are reported [`ObjectResult::NotApplied`] and the error is
+    /// [`DeployError::Incomplete`] with the report.
+    async fn apply_all(
+        &self,
+        objects: &[PreparedObject],
+        later: &[PreparedObject],
+        force: bool,
+        report: &mut ApplyReport,
+    ) -> Result<(), DeployError> {
+        for (i, object) in objects.iter().enumerate() {
+            match self.apply_one(object, force).await {
+                Ok(result) => report.objects.push(AppliedObject {
+                    object: object.object.clone(),
+                    result,
+                }),
+                Err(source) => {
+                    report.objects.push(AppliedObject {
+                        object: object.object.clone(),
+                        result: ObjectResult::Failed {
+                            error: source.to_string(),
+                        },
+                    });
+                    for rest in objects[i + 1..].iter().chain(later) {
+                        report.objects.push(AppliedObject {
+                            object: rest.object.clone(),
+                            result: ObjectResult::NotApplied,
+                        });
+                    }
+                    return Err(DeployError::Incomplete {
+                        report: Box::new(report.clone()),
+                        source: Box::new(source),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn apply_one(&self, object: &PreparedObject, force: bool) -> Result<ObjectResult, DeployError> {
@@ -239,7 +302,9 @@ impl KubeTarget {
             self.server_side_apply(object, force, false).await?;
             return Ok(ObjectResult::Created);
         };
-        if object.object.kind == "Job" && self.job_needs_replacing(object, &live, force).await? {
+        let replace = object.object.kind == "Job"
+            && (job_failed(&live) || self.job_template_changes(object, &live, force).await?);
+        if replace {
             let api = self.api_for(&object.resource, object.object.namespace.as_deref());
             api.delete(&object.object.name, &DeleteParams::background())
                 .await
@@ -267,7 +332,7 @@ impl KubeTarget {
     }
 
     /// Whether applying would change the live Job's (immutable) pod template.
-    async fn job_needs_replacing(
+    async fn job_template_changes(
         &self,
         object: &PreparedObject,
         live: &Value,

@@ -11,7 +11,12 @@
 //! manifest and applies it like any other revision (server-side apply converges every field
 //! ojek owns back to that revision; pruning removes objects the old revision did not have).
 //!
-//! Layout: `order` (apply order, prunable kinds), `diff` (field differences and their text),
+//! **Order**: setup (namespace, identities, configuration), then Jobs, then Services,
+//! workloads and what routes to or scales them ([`order`]). When the apply waits, it waits
+//! for the Jobs (database migrations) to complete before applying the rest, and stops if one
+//! fails, like Helm's `pre-upgrade` hooks or Argo CD's `PreSync` hooks.
+//!
+//! Layout: `order` (apply order and phases, prunable kinds), `diff` (field differences and their text),
 //! `plan`, `apply`, `rollout` (waiting and failure reasons). This module holds the
 //! connection and what plan and apply share: labelling, discovery, namespaces.
 

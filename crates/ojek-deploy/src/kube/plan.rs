@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::diff::{self, FieldChange};
+use super::rollout::job_failed;
 use super::{Deployment, KubeTarget, ObjectRef};
 use crate::error::{DeployError, FieldConflict};
 use ojek_output::Rendered;
@@ -38,7 +39,8 @@ pub struct PlannedObject {
     /// Fields another field manager owns with other values: applying fails without `force`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<FieldConflict>,
-    /// A Job whose pod template changes: it is deleted and created again.
+    /// A Job whose pod template changes, or that had failed: it is deleted and created again
+    /// (so a failed migration runs again).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub replace: bool,
 }
@@ -57,13 +59,14 @@ pub struct KubePlan {
 }
 
 impl KubePlan {
-    /// Whether applying would change anything besides revision annotations (prune included).
+    /// Whether applying would change anything besides revision annotations (prune and
+    /// Jobs run again included).
     pub fn has_changes(&self) -> bool {
         !self.prune.is_empty()
             || self
                 .objects
                 .iter()
-                .any(|o| matches!(o.action, Action::Create | Action::Update))
+                .any(|o| o.replace || matches!(o.action, Action::Create | Action::Update))
     }
 
     /// A `kubectl diff`-like text: `+ Service/y`, `~ Deployment/x (2 fields)` with `-`/`+`
@@ -84,6 +87,9 @@ impl KubePlan {
                         o.object,
                         if n == 1 { "" } else { "s" }
                     )
+                }
+                Action::RevisionOnly | Action::Unchanged if o.replace => {
+                    format!("~ {} (failed: replaced to run again)\n", o.object)
                 }
                 Action::RevisionOnly => format!("= {} (unchanged except revision)\n", o.object),
                 Action::Unchanged => format!("= {}\n", o.object),
@@ -139,7 +145,8 @@ impl KubeTarget {
                 Err(e) => return Err(e),
             };
             let after = dry.unwrap_or_else(|| object.value.clone());
-            let replace = object.object.kind == "Job" && template_changed(&live, &after);
+            let replace =
+                object.object.kind == "Job" && (job_failed(&live) || template_changed(&live, &after));
             let changes = diff::diff(&live, &after);
             let action = if changes.is_empty() {
                 Action::Unchanged

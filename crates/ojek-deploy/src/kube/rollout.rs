@@ -84,6 +84,34 @@ pub fn is_workload(kind: &str) -> bool {
     matches!(kind, "Deployment" | "StatefulSet" | "Job")
 }
 
+/// Whether a live Job has failed (condition `Failed` is `True`): applying it again replaces
+/// it, so that a deploy run again after a failed migration runs the migration again.
+pub fn job_failed(job: &Value) -> bool {
+    condition(job, "Failed").is_some_and(|c| c["status"] == "True")
+}
+
+/// How long an apply waits for rollouts: one deadline for all of its phases.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wait {
+    /// The whole wait asked for, as timeout messages quote it.
+    pub timeout: Duration,
+    /// When waiting ends, for the Jobs and the workloads together.
+    pub deadline: tokio::time::Instant,
+    /// How often to look.
+    pub interval: Duration,
+}
+
+impl Wait {
+    /// A wait of `timeout` from now, looking every `interval`.
+    pub fn starting_now(timeout: Duration, interval: Duration) -> Wait {
+        Wait {
+            timeout,
+            deadline: tokio::time::Instant::now() + timeout,
+            interval,
+        }
+    }
+}
+
 /// The rollout progress of a live workload.
 pub fn progress(kind: &str, obj: &Value) -> Progress {
     let generation = int(obj, "/metadata/generation");
@@ -336,14 +364,18 @@ impl KubeTarget {
         reasons
     }
 
-    /// Waits for every workload until done, failed, or `timeout`, polling every `interval`.
+    /// Waits for every workload until done, failed, or the wait's deadline, polling every
+    /// `wait.interval`.
     pub(crate) async fn wait_for_rollouts(
         &self,
         workloads: &[(ObjectRef, ApiResource)],
-        timeout: Duration,
-        interval: Duration,
+        wait: &Wait,
     ) -> Vec<Rollout> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let Wait {
+            timeout,
+            deadline,
+            interval,
+        } = *wait;
         let mut results: Vec<Option<Rollout>> = vec![None; workloads.len()];
         let mut waiting: Vec<String> = vec![String::new(); workloads.len()];
         let mut last: Vec<Value> = vec![Value::Null; workloads.len()];

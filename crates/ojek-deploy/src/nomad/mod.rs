@@ -18,8 +18,11 @@
 //!   the allocations of the new version and reports their failing task events. Batch and
 //!   periodic jobs have no deployment: registering them is the whole of it.
 //!   [`apply`] is [`plan`] then [`apply_plan`].
-//! - [`rollback`] finds an earlier version (by number, or by the ojek revision in its meta),
-//!   reverts to it with `EnforcePriorVersion` and follows the deployment like apply.
+//! - [`rollback`] finds an earlier version (by number, or by the ojek revision in its meta:
+//!   the newest version of the highest revision at or below the one asked for, since a job
+//!   that did not change in a revision has no version carrying it), reverts to it with
+//!   `EnforcePriorVersion` and follows the deployment like apply; a job already at that
+//!   version is left alone.
 //!
 //! A failed or timed-out rollout is a result ([`RolloutStatus`]), not an error: errors are for
 //! what stopped ojek from doing its part (unreachable agent, permission denied, conflict).
@@ -30,20 +33,20 @@
 //!
 //! # Testing against a real Nomad
 //!
-//! `tests/nomad_deploy.rs` runs against the in-process fake agent of `ojek-fake-cluster`. Its
-//! ignored test `real_nomad_first_deploy_and_rollback` deploys a small job to a real agent
-//! when these variables are set (the same ones the `nomad` CLI reads, see
-//! [`NomadCluster::from_env`]):
+//! `tests/nomad_deploy.rs` runs against the in-process fake agent of `ojek-fake-cluster`;
+//! `tests/e2e_nomad.rs` runs the same scenarios against a real agent (ignored; see
+//! `docs/deploy-e2e.md`) when these variables are set, the same ones the `nomad` CLI reads
+//! (see [`NomadCluster::from_env`]):
 //!
 //! - `NOMAD_ADDR`: the agent's address, e.g. `http://127.0.0.1:4646` (required);
-//! - `NOMAD_TOKEN`: an ACL token allowed to submit, read and revert jobs (when ACLs are on);
+//! - `NOMAD_TOKEN`: an ACL token allowed to submit, read, revert and purge jobs (when ACLs are on);
 //! - `NOMAD_NAMESPACE`: the namespace to deploy into (default `default`);
 //! - `NOMAD_REGION`: the region (default: the agent's);
 //! - `NOMAD_CACERT`, `NOMAD_CLIENT_CERT`, `NOMAD_CLIENT_KEY`: TLS files, when the agent
 //!   serves HTTPS.
 //!
-//! `cargo test -p ojek-deploy --test nomad_deploy -- --ignored real_nomad` (with
-//! `nomad agent -dev` running, for instance).
+//! `cargo test -p ojek-deploy --test e2e_nomad -- --ignored` (with `nomad agent -dev` running,
+//! for instance).
 
 mod apply;
 mod cluster;

@@ -1,5 +1,10 @@
 //! Rolling a job back to an earlier version: find it among the retained versions, revert to it
 //! with `EnforcePriorVersion`, follow the new deployment.
+//!
+//! By ojek revision, the version is the newest one deployed from the highest revision at or
+//! below the one asked for: apply only sets `Meta["ojek.dev/revision"]` on jobs that change,
+//! so a job that did not change in revision 7 (an extra batch or periodic job, say) ran
+//! revision 5's version then, and that is what rolling back to 7 reverts it to.
 
 use std::fmt;
 
@@ -18,8 +23,8 @@ use super::{
 pub enum RollbackTarget {
     /// A Nomad job version.
     Version(u64),
-    /// The newest retained version deployed from this ojek revision
-    /// (`Meta["ojek.dev/revision"]`).
+    /// The job as it was at this ojek revision: the newest retained version deployed from the
+    /// highest revision at or below it (`Meta["ojek.dev/revision"]`); see the module docs.
     Revision(u64),
 }
 
@@ -27,15 +32,16 @@ impl fmt::Display for RollbackTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RollbackTarget::Version(v) => write!(f, "version {v}"),
-            RollbackTarget::Revision(r) => write!(f, "version deployed from ojek revision {r}"),
+            RollbackTarget::Revision(r) => write!(f, "version deployed from ojek revision {r} or earlier"),
         }
     }
 }
 
 /// Reverts job `job_id` (in the cluster's namespace) to `target` as a new version, only if the
 /// current version is still the one read (`EnforcePriorVersion`), then follows its deployment
-/// like [`apply`](super::apply). Reverting to the current version changes nothing
-/// ([`RolloutStatus::Unchanged`]).
+/// like [`apply`](super::apply). When `target` is the current version, nothing is reverted
+/// (no revert call) and the report says [`RolloutStatus::Unchanged`]. No retained version
+/// matching `target` is [`NomadDeployError::VersionNotFound`], naming the job.
 pub async fn rollback(
     cluster: &NomadCluster,
     job_id: &str,
@@ -60,10 +66,7 @@ pub async fn rollback(
         });
     };
     let current_version = version_of(current);
-    let wanted = versions.iter().find(|v| match target {
-        RollbackTarget::Version(n) => version_of(v) == n,
-        RollbackTarget::Revision(r) => revision_of(v) == Some(r),
-    });
+    let wanted = find_version(&versions, target);
     let Some(wanted) = wanted else {
         return Err(NomadDeployError::VersionNotFound {
             address: address.clone(),
@@ -149,6 +152,22 @@ pub async fn rollback(
     Ok(report)
 }
 
+/// The version `target` names among `versions` (newest first, as Nomad lists them).
+fn find_version(versions: &[Value], target: RollbackTarget) -> Option<&Value> {
+    match target {
+        RollbackTarget::Version(n) => versions.iter().find(|v| version_of(v) == n),
+        RollbackTarget::Revision(r) => {
+            let at_or_below = |v: &&Value| revision_of(v).is_some_and(|rev| rev <= r);
+            let highest = versions
+                .iter()
+                .filter(at_or_below)
+                .filter_map(revision_of)
+                .max()?;
+            versions.iter().find(|v| revision_of(v) == Some(highest))
+        }
+    }
+}
+
 fn version_of(job: &Value) -> u64 {
     job.get("Version").and_then(Value::as_u64).unwrap_or_default()
 }
@@ -163,5 +182,47 @@ fn describe(job: &Value) -> String {
     match revision_of(job) {
         Some(r) => format!("{} (revision {r})", version_of(job)),
         None => version_of(job).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn version(version: u64, revision: Option<u64>) -> Value {
+        match revision {
+            Some(r) => json!({"Version": version, "Meta": {REVISION_META_KEY: r.to_string()}}),
+            None => json!({"Version": version, "Meta": {"team": "a"}}),
+        }
+    }
+
+    fn found(versions: &[Value], target: RollbackTarget) -> Option<u64> {
+        find_version(versions, target).map(version_of)
+    }
+
+    #[test]
+    fn a_revision_finds_the_newest_version_of_the_highest_revision_at_or_below_it() {
+        // Newest first: a rollback to revision 2 (version 4), revision 5, someone's version 2
+        // without ojek's meta, revision 2, revision 1.
+        let versions = [
+            version(4, Some(2)),
+            version(3, Some(5)),
+            version(2, None),
+            version(1, Some(2)),
+            version(0, Some(1)),
+        ];
+        assert_eq!(found(&versions, RollbackTarget::Revision(2)), Some(4));
+        assert_eq!(
+            found(&versions, RollbackTarget::Revision(4)),
+            Some(4),
+            "unchanged in 3 and 4"
+        );
+        assert_eq!(found(&versions, RollbackTarget::Revision(5)), Some(3));
+        assert_eq!(found(&versions, RollbackTarget::Revision(9)), Some(3));
+        assert_eq!(found(&versions, RollbackTarget::Revision(1)), Some(0));
+        assert_eq!(found(&versions, RollbackTarget::Revision(0)), None);
+        assert_eq!(found(&versions, RollbackTarget::Version(2)), Some(2));
+        assert_eq!(found(&versions, RollbackTarget::Version(7)), None);
     }
 }

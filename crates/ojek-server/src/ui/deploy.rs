@@ -663,6 +663,8 @@ fn report_view(report: &Value) -> Markup {
                                     (s(o, "result").replace('_', " "))
                                     @let e = s(o, "error");
                                     @if !e.is_empty() { ": " (e) }
+                                    @let reason = s(o, "reason");
+                                    @if !reason.is_empty() { ": " (reason) }
                                 }
                             }
                         }

@@ -28,6 +28,7 @@ mod editor;
 mod form_api;
 mod history;
 mod login;
+mod platform;
 mod settings;
 mod view;
 
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{app}/rollback", post(deploy::rollback))
         .route("/apps/{app}/deployments/{id}", get(deploy::deployment))
         .route("/audit", get(audit::audit))
+        .route("/platform", get(platform::show).post(platform::save))
         .route("/settings", get(settings::page))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/tokens/{id}/revoke", post(settings::revoke_token))
@@ -160,6 +162,8 @@ pub enum Nav {
     Apps,
     /// The audit log.
     Audit,
+    /// The platform file and clusters.
+    Platform,
     /// Teams, tokens, users.
     Settings,
     /// None of them (error pages).
@@ -210,6 +214,7 @@ fn page_with(
                 nav.mainnav aria-label="Main" {
                     (link("/apps", "Apps", Nav::Apps))
                     (link("/audit", "Audit", Nav::Audit))
+                    (link("/platform", "Platform", Nav::Platform))
                     (link("/settings", "Settings", Nav::Settings))
                 }
                 div.usermenu {

@@ -3,7 +3,10 @@
 //! Kubernetes cluster through a kubeconfig, production-dc's Nomad cluster with its ACL token
 //! in a file; both paths relative to the server's data directory).
 
+use std::time::Duration;
+
 use ojek_fake_cluster::kube::FakeKube;
+use ojek_fake_cluster::nomad::{FakeNomad, FakeNomadOptions};
 use ojek_server::state::PLATFORM;
 use ojek_store::{Actor, Role};
 use serde_json::json;
@@ -108,4 +111,23 @@ pub fn kube_image(kube: &FakeKube) -> String {
         .as_str()
         .expect("image")
         .to_string()
+}
+
+/// A fake Nomad agent in region jkt with [`NOMAD_TOKEN`] as its ACL token.
+pub async fn fake_nomad() -> FakeNomad {
+    FakeNomad::start(FakeNomadOptions {
+        acl_token: Some(NOMAD_TOKEN.into()),
+        deployment_delay: Duration::from_millis(200),
+        region: "jkt".into(),
+    })
+    .await
+    .expect("fake Nomad")
+}
+
+/// A fake Kubernetes API server and a fake Nomad agent, with the platform pointed at both.
+pub async fn fake_clusters(s: &TestServer) -> (FakeKube, FakeNomad) {
+    let kube = FakeKube::start().await;
+    let nomad = fake_nomad().await;
+    point_platform_at(s, &kube.url(), &nomad.url()).await;
+    (kube, nomad)
 }
