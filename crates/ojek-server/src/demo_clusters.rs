@@ -4,8 +4,9 @@
 //! process, on loopback ports. They keep their state in memory only and say so: the platform
 //! file names them as simulated, and every deploy page shows the cluster.
 //!
-//! The stored platform file is pointed at them only when it is the default one or an earlier
-//! demo version of it (marked by [`MARKER`]); a platform file someone changed is left alone.
+//! The stored platform file is pointed at them only when it is the default one or exactly
+//! what an earlier `--demo` start wrote (see [`is_untouched_demo`]); a platform file someone
+//! changed, even a demo one, is left alone.
 //! The kubeconfig and the Nomad ACL token are written into `<data dir>/demo/`, and the Nomad
 //! address (a new port on each start) is updated in the stored platform file when it changed.
 
@@ -41,7 +42,7 @@ pub async fn start(store: &Store, data_dir: &Path) -> anyhow::Result<Option<Demo
     let Some(stored) = store.platform(PLATFORM).await? else {
         return Ok(None);
     };
-    if stored.content != DEFAULT_PLATFORM && !stored.content.starts_with(MARKER) {
+    if stored.content != DEFAULT_PLATFORM && !is_untouched_demo(&stored.content) {
         tracing::warn!(
             "--demo: the platform file was changed, so it is not pointed at the simulated clusters"
         );
@@ -118,6 +119,17 @@ fn kubeconfig(c: &DemoClusters) -> String {
     out
 }
 
+/// Whether `content` is exactly what [`demo_platform`] writes, for whatever Nomad address.
+pub fn is_untouched_demo(content: &str) -> bool {
+    let url = content.lines().find_map(|line| {
+        line.trim()
+            .strip_prefix("address: ")
+            .and_then(|rest| rest.strip_suffix("# simulated"))
+            .map(str::trim)
+    });
+    url.is_some_and(|url| demo_platform(url).is_ok_and(|text| text == content))
+}
+
 /// The default platform file with its clusters replaced by the simulated ones (paths relative
 /// to the data directory).
 pub fn demo_platform(nomad_url: &str) -> anyhow::Result<String> {
@@ -162,5 +174,18 @@ mod tests {
         assert!(text.contains("address: http://127.0.0.1:4646"));
         let loaded = ojek_core::spec::load::load_platform("platform.yaml", &text);
         assert!(loaded.is_ok(), "{:?}", loaded.err());
+    }
+
+    #[test]
+    fn only_an_untouched_demo_platform_is_rewritten() {
+        let text = demo_platform("http://127.0.0.1:4646").expect("demo platform");
+        assert!(is_untouched_demo(&text));
+        assert!(!is_untouched_demo(DEFAULT_PLATFORM));
+        // An admin's edit that keeps the marker line is kept.
+        let edited = text.replacen("version: \"1.33\"", "version: \"1.34\"", 1);
+        assert_ne!(edited, text);
+        assert!(!is_untouched_demo(&edited));
+        assert!(!is_untouched_demo(&format!("{text}# mine\n")));
+        assert!(!is_untouched_demo(&text.replace('\n', "\r\n")));
     }
 }

@@ -82,6 +82,11 @@ impl AppState {
 
     /// The current platform file, parsed (cached per version).
     pub async fn platform(&self) -> ApiResult<Arc<LoadedPlatform>> {
+        Ok(self.platform_versioned().await?.1)
+    }
+
+    /// The current platform file's version and the file, parsed (cached per version).
+    pub async fn platform_versioned(&self) -> ApiResult<(i64, Arc<LoadedPlatform>)> {
         let Some(file) = self.store.platform(PLATFORM).await? else {
             return Err(ApiError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -94,7 +99,7 @@ impl AppState {
             if let Some((v, p)) = &*cache
                 && *v == file.version
             {
-                return Ok(p.clone());
+                return Ok((file.version, p.clone()));
             }
         }
         let loaded = load_platform("platform.yaml", &file.content).map_err(|d| {
@@ -102,6 +107,6 @@ impl AppState {
         })?;
         let loaded = Arc::new(loaded);
         *self.platform.lock().unwrap_or_else(|p| p.into_inner()) = Some((file.version, loaded.clone()));
-        Ok(loaded)
+        Ok((file.version, loaded))
     }
 }

@@ -992,10 +992,19 @@ async fn render_stored(db: Db) {
     let Some(s) = server(db, true).await else { return };
     let admin = s.admin_session().await;
 
-    // The platform the server renders against is the examples' one.
+    // The platform the server renders against is the examples' one, its clusters pointed at
+    // the simulated ones of --demo.
     let platform_file = admin.get("/api/platform").await.expect(200);
     let platform_text = platform_file["content"].as_str().expect("content").to_string();
-    assert_eq!(platform_text, ojek_server::bootstrap::DEFAULT_PLATFORM);
+    assert!(ojek_server::demo_clusters::is_untouched_demo(&platform_text));
+    assert!(
+        platform_text.ends_with(
+            ojek_server::bootstrap::DEFAULT_PLATFORM
+                .split("\nbindings:\n")
+                .nth(1)
+                .expect("bindings")
+        )
+    );
     let platform = load_platform("platform.yaml", &platform_text).expect("the platform loads");
     let envs = admin.get("/api/environments").await.expect(200);
     let env_names: Vec<&str> = envs["environments"]

@@ -852,13 +852,11 @@ async fn an_app_is_planned_and_deployed_on_the_demo_cluster() {
         );
         ui.shot("deploy-overview").await;
 
-        // The platform page: where each environment deploys, with a connection check.
+        // The platform page: where each environment deploys.
         ui.click("nav.mainnav a[href=\"/platform\"]").await;
         ui.wait_for_path("/platform").await;
-        ui.click("#clusters-table tr[data-environment=\"production-dc\"] td[data-target=\"nomad\"] a")
-            .await;
-        let checked = ui.text("#check-result").await;
-        assert!(checked.contains("answers; the token can list jobs"), "{checked}");
+        let clusters = ui.text("#clusters-table").await;
+        assert!(clusters.contains("staging (kops-staging)"), "{clusters}");
         ui.shot("platform").await;
     })
     .await;

@@ -366,8 +366,27 @@ async fn kubernetes_conflict_timeout_and_concurrent_deploys(db: Db) {
     point_platform_at(&s, &kube.url(), "http://127.0.0.1:9").await;
     let (editor, viewer, _outsider) = setup(&s).await;
     let deployments = format!("/api/apps/{APP}/deployments");
+    // A deploy names the platform file's version of its plan; a stale one is refused.
+    let plan = viewer
+        .post(
+            &format!("/api/apps/{APP}/plan"),
+            &json!({ "environment": "staging" }),
+        )
+        .await
+        .expect(200);
+    let version = plan["platformVersion"].as_i64().expect("platformVersion");
+    editor
+        .post(
+            &deployments,
+            &json!({ "environment": "staging", "platformVersion": version - 1 }),
+        )
+        .await
+        .expect_error(409, "platform_changed");
     let first = editor
-        .post(&deployments, &json!({ "environment": "staging", "wait": "30s" }))
+        .post(
+            &deployments,
+            &json!({ "environment": "staging", "wait": "30s", "platformVersion": version }),
+        )
         .await
         .expect(201);
     assert_eq!(first["result"], "succeeded", "{first}");

@@ -159,11 +159,54 @@ async fn deploy_pages_on_kubernetes(db: Db) {
             .is_empty()
     );
 
+    // The button carries the platform file's version the plan was made with; when the file
+    // changed since, the deploy is refused (409) and nothing is recorded.
+    let planned_version = s
+        .store()
+        .platform(ojek_server::state::PLATFORM)
+        .await
+        .expect("read")
+        .expect("file")
+        .version;
+    assert!(
+        plan.text
+            .contains(&format!("name=\"platform\" value=\"{planned_version}\""))
+    );
+    let older = (planned_version - 1).to_string();
+    let stale = form(
+        &editor,
+        &deploy_page,
+        &[
+            ("environment", "staging"),
+            ("revision", "1"),
+            ("platform", &older),
+        ],
+    )
+    .await;
+    assert_eq!(stale.status.as_u16(), 409, "{}", stale.text);
+    assert!(
+        stale.text.contains("The platform file changed since the plan"),
+        "{}",
+        stale.text
+    );
+    assert!(
+        s.store()
+            .deployments(APP, None, None, 10)
+            .await
+            .expect("history")
+            .is_empty()
+    );
+
     // Deploy: the post answers at once with the deployment's page, which ends succeeded.
+    let version = planned_version.to_string();
     let resp = form(
         &editor,
         &deploy_page,
-        &[("environment", "staging"), ("revision", "1")],
+        &[
+            ("environment", "staging"),
+            ("revision", "1"),
+            ("platform", &version),
+        ],
     )
     .await;
     let first = location(&resp);
@@ -365,33 +408,49 @@ async fn platform_page(db: Db) {
     assert_eq!(page.status.as_u16(), 200, "{}", page.text);
     let clusters = section(&page.text, "clusters-table");
     assert!(
-        clusters.contains("staging kubernetes staging (fake) Check"),
+        clusters.contains("staging kubernetes staging (fake) "),
         "{clusters}"
     );
     assert!(
         clusters.contains(&format!(
-            "production-dc nomad rendered only (no cluster) {} Check",
+            "production-dc nomad rendered only (no cluster) {}",
             nomad.url()
         )),
         "{clusters}"
     );
     assert!(page.text.contains("id=\"platform-text\""));
     assert!(!page.text.contains("id=\"platform-form\""));
+    // Connection checks are for platform admins: no buttons, and the query is ignored.
+    assert!(!clusters.contains("Check"), "{clusters}");
+    let ignored = viewer.get("/platform?check=staging:kubernetes").await;
+    assert_eq!(ignored.status.as_u16(), 200);
+    assert!(!ignored.text.contains("id=\"check-result\""));
+    // Nothing of an unknown environment is echoed, even to an admin.
+    let odd = admin
+        .get("/platform?check=%3Cb%3Enowhere%3C%2Fb%3E:kubernetes")
+        .await;
+    assert!(!odd.text.contains("id=\"check-result\"") && !odd.text.contains("nowhere"));
 
-    // Connection checks: the fakes answer; production's kubeconfig does not exist here.
-    let ok = viewer.get("/platform?check=staging:kubernetes").await;
+    // The fakes answer; production's kubeconfig does not exist here.
+    let page = admin.get("/platform").await;
+    let clusters = section(&page.text, "clusters-table");
+    assert!(
+        clusters.contains("staging kubernetes staging (fake) Check"),
+        "{clusters}"
+    );
+    let ok = admin.get("/platform?check=staging:kubernetes").await;
     let result = section(&ok.text, "check-result");
     assert!(
         result.starts_with("staging · kubernetes: staging (fake) answers: Kubernetes v1."),
         "{result}"
     );
-    let ok = viewer.get("/platform?check=production-dc:nomad").await;
+    let ok = admin.get("/platform?check=production-dc:nomad").await;
     let result = section(&ok.text, "check-result");
     assert!(
         result.contains("answers; the token can list jobs (0 in namespace"),
         "{result}"
     );
-    let bad = viewer.get("/platform?check=production:kubernetes").await;
+    let bad = admin.get("/platform?check=production:kubernetes").await;
     let result = section(&bad.text, "check-result");
     assert!(
         result.contains("production (gke-production)") && result.contains("cannot load its configuration"),
@@ -434,14 +493,15 @@ async fn platform_page(db: Db) {
     assert!(resp.text.contains("target: kubernets"), "the text is kept");
     assert_eq!(version(&s).await.version, before.version, "nothing saved");
 
-    // A valid change saves a new version; a save from the old version is then a conflict.
+    // A valid change saves a new version (a browser's CRLF lines stored as LF); a save from the
+    // old version is then a conflict.
     let changed = format!("{}\n# reviewed\n", before.content);
     let resp = admin
         .raw(
             Method::POST,
             "/platform",
             "application/x-www-form-urlencoded",
-            fields(&changed, before.version),
+            fields(&changed.replace('\n', "\r\n"), before.version),
         )
         .await;
     assert_eq!(resp.status.as_u16(), 303, "{}", resp.text);

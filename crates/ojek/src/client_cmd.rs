@@ -155,10 +155,17 @@ impl Client {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the ojek server at {}", self.base))?;
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) if e.is_timeout() => bail!(
+                "no answer from the ojek server at {} in time; if this was a deploy or rollback it may \
+                 still be running: see `ojek apps deployments`",
+                self.base
+            ),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot reach the ojek server at {}", self.base));
+            }
+        };
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));

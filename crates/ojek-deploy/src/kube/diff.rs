@@ -187,6 +187,23 @@ pub fn canonical(value: &Value) -> Value {
     }
 }
 
+/// Replaces the values of a Secret's `data` and `stringData` in `changes` by a placeholder:
+/// plans are shown to viewers, who must not read secrets through them (the live values come
+/// from the cluster). That a key is added, changed or removed stays visible.
+pub fn hide_secret_values(changes: &mut [FieldChange]) {
+    let hidden = || Value::String("(secret value hidden)".into());
+    for c in changes {
+        if c.path.starts_with("data") || c.path.starts_with("stringData") {
+            if c.old.is_some() {
+                c.old = Some(hidden());
+            }
+            if c.new.is_some() {
+                c.new = Some(hidden());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +288,23 @@ mod tests {
             canonical(&json!({"b": 1, "a": [{"d": 1, "c": 2}]})).to_string(),
             r#"{"a":[{"c":2,"d":1}],"b":1}"#
         );
+    }
+
+    #[test]
+    fn secret_values_are_hidden_but_their_keys_are_not() {
+        let live = serde_json::json!({"kind": "Secret", "data": {"password": "aHVudGVyMg==", "user": "YQ=="}, "metadata": {"labels": {"a": "1"}}});
+        let after = serde_json::json!({"kind": "Secret", "data": {"password": "bmV3", "token": "dA=="}, "metadata": {"labels": {"a": "2"}}});
+        let mut changes = diff(&live, &after);
+        hide_secret_values(&mut changes);
+        let mut text = String::new();
+        write_changes(&changes, &mut text);
+        assert!(
+            !text.contains("aHVudGVyMg==") && !text.contains("bmV3") && !text.contains("dA=="),
+            "{text}"
+        );
+        for key in ["data.password", "data.token", "data.user"] {
+            assert!(text.contains(key), "{key} in {text}");
+        }
+        assert!(text.contains(": 2\n"), "other fields keep their values: {text}");
     }
 }

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{ExecInteractiveMode, KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{Discovery, Scope};
 use kube::{Client, Config};
@@ -137,8 +137,14 @@ impl KubeTarget {
         };
         let config = match &cluster.source {
             ClusterSource::Kubeconfig { path, context } => {
-                let kubeconfig = Kubeconfig::read_from(path)
+                let mut kubeconfig = Kubeconfig::read_from(path)
                     .map_err(|e| config_error(format!("reading {}: {e}", path.display())))?;
+                // A credential plugin must never wait for someone to type: ojek runs unattended.
+                for auth in &mut kubeconfig.auth_infos {
+                    if let Some(exec) = auth.auth_info.as_mut().and_then(|a| a.exec.as_mut()) {
+                        exec.interactive_mode = Some(ExecInteractiveMode::Never);
+                    }
+                }
                 let options = KubeConfigOptions {
                     context: context.clone(),
                     ..KubeConfigOptions::default()
@@ -163,13 +169,19 @@ impl KubeTarget {
     }
 
     /// Connects with an explicit `kube::Config` (tests tune retries and timeouts this way).
-    pub async fn connect_with(name: &str, config: Config) -> Result<KubeTarget, DeployError> {
+    /// Without a read timeout, [`READ_TIMEOUT`] is set: a server that accepts the connection
+    /// and never answers must not hold a plan or a deploy forever.
+    pub async fn connect_with(name: &str, mut config: Config) -> Result<KubeTarget, DeployError> {
+        if config.read_timeout.is_none() {
+            config.read_timeout = Some(READ_TIMEOUT);
+        }
         let connect = |cause: ConnectCause, message: String| DeployError::Connect {
             cluster: name.to_string(),
             cause,
             message,
         };
         let client = Client::try_from(config).map_err(|e| {
+            let e = redact(e);
             let cause = classify(&e);
             connect(
                 if cause == ConnectCause::Other {
@@ -185,14 +197,14 @@ impl KubeTarget {
 
     /// Uses a ready client (e.g. one with extra tower layers), after checking it answers.
     pub async fn from_client(name: &str, client: Client) -> Result<KubeTarget, DeployError> {
-        client
-            .apiserver_version()
-            .await
-            .map_err(|e| DeployError::Connect {
+        client.apiserver_version().await.map_err(|e| {
+            let e = redact(e);
+            DeployError::Connect {
                 cluster: name.to_string(),
                 cause: classify(&e),
                 message: chain(&e),
-            })?;
+            }
+        })?;
         Ok(KubeTarget {
             name: name.to_string(),
             client,
@@ -213,7 +225,7 @@ impl KubeTarget {
         DeployError::Api {
             cluster: self.name.clone(),
             action: action.into(),
-            source: Box::new(e),
+            source: Box::new(redact(e)),
         }
     }
 
@@ -555,6 +567,25 @@ fn status_code(e: &kube::Error) -> Option<u16> {
 }
 
 /// An error and all its sources, on one line.
+/// How long one request may wait for the API server's answer (ojek never watches).
+pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `e` without what a failed credential plugin left in it: its command line (with the
+/// environment variables the kubeconfig sets for it) and its output may hold secrets, and
+/// errors reach deployment records and pages. Only the exit status is kept.
+pub(crate) fn redact(e: kube::Error) -> kube::Error {
+    match e {
+        kube::Error::Auth(kube::client::AuthError::AuthExecRun { out, .. }) => kube::Error::Auth(
+            kube::client::AuthError::AuthExecStart(std::io::Error::other(format!(
+                "the kubeconfig's credential plugin failed ({}); its command line and output are not \
+                 shown because they may hold secrets: run it by hand to see why",
+                out.status
+            ))),
+        ),
+        other => other,
+    }
+}
+
 fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
@@ -598,6 +629,32 @@ fn classify(e: &kube::Error) -> ConnectCause {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_failed_credential_plugin_is_reported_without_its_command_line_or_output() {
+        use std::os::unix::process::ExitStatusExt;
+        let e = kube::Error::Auth(kube::client::AuthError::AuthExecRun {
+            cmd: "AWS_SECRET_ACCESS_KEY=\"hunter2\" \"aws\" \"eks\" \"get-token\"".into(),
+            out: Box::new(std::process::Output {
+                status: std::process::ExitStatus::from_raw(256),
+                stdout: b"{\"token\": \"hunter2\"}".to_vec(),
+                stderr: b"hunter2 is not valid".to_vec(),
+            }),
+        });
+        assert!(
+            chain(&e).contains("hunter2"),
+            "the unredacted error would leak it"
+        );
+        let redacted = redact(e);
+        let text = chain(&redacted);
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("credential plugin failed (exit status: 1)"),
+            "{text}"
+        );
+        assert_eq!(classify(&redacted), ConnectCause::Auth);
+    }
 
     #[test]
     fn labels_are_added_and_corrected_and_the_revision_annotated() {

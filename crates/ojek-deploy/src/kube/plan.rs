@@ -147,7 +147,10 @@ impl KubeTarget {
             let after = dry.unwrap_or_else(|| object.value.clone());
             let replace =
                 object.object.kind == "Job" && (job_failed(&live) || template_changed(&live, &after));
-            let changes = diff::diff(&live, &after);
+            let mut changes = diff::diff(&live, &after);
+            if object.object.kind == "Secret" {
+                diff::hide_secret_values(&mut changes);
+            }
             let action = if changes.is_empty() {
                 Action::Unchanged
             } else if diff::diff(&diff::without_revision(&live), &diff::without_revision(&after)).is_empty() {

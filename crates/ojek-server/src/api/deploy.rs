@@ -51,6 +51,8 @@ pub struct DeployRequest {
     prune: bool,
     #[serde(default)]
     wait: Option<String>,
+    #[serde(default)]
+    platform_version: Option<i64>,
 }
 
 /// Body of `POST /api/apps/{app}/rollback`.
@@ -64,6 +66,8 @@ pub struct RollbackRequest {
     force: bool,
     #[serde(default)]
     wait: Option<String>,
+    #[serde(default)]
+    platform_version: Option<i64>,
 }
 
 /// Query of `GET /api/apps/{app}/deployments`.
@@ -86,6 +90,8 @@ pub(crate) struct Prepared {
     pub revision: i64,
     pub rendered: Rendered,
     pub cluster: Cluster,
+    /// The version of the platform file it was rendered with.
+    pub platform_version: i64,
 }
 
 pub(crate) async fn prepare(
@@ -97,7 +103,7 @@ pub(crate) async fn prepare(
     role: Role,
 ) -> ApiResult<Prepared> {
     let app = readable_app(state, p, name, role).await?;
-    let platform = state.platform().await?;
+    let (platform_version, platform) = state.platform_versioned().await?;
     if !platform.platform.environments.contains_key(env) {
         let names: Vec<&str> = platform
             .platform
@@ -136,7 +142,24 @@ pub(crate) async fn prepare(
         revision: rev.number,
         rendered,
         cluster,
+        platform_version,
     })
+}
+
+/// 409 when the platform file is no longer the version a plan was made with: the clusters,
+/// profiles or bindings may differ from what the plan showed.
+pub(crate) fn same_platform(prepared: &Prepared, planned: Option<i64>) -> ApiResult<()> {
+    match planned {
+        Some(v) if v != prepared.platform_version => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "platform_changed",
+            format!(
+                "the platform file changed since the plan (version {v}, now {}): plan again",
+                prepared.platform_version
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub(crate) fn subject(prepared: &Prepared, env: &str) -> Subject {
@@ -166,17 +189,32 @@ pub async fn plan(
 /// revision}`; 503 when the cluster cannot be reached, 502 when it fails otherwise.
 pub(crate) async fn plan_of(prepared: &Prepared, env: &str) -> ApiResult<Value> {
     let subject = subject(prepared, env);
-    let mut body = deploy::plan(&prepared.cluster, &prepared.rendered, &subject)
-        .await
-        .map_err(|e| match e {
-            PlanError::Unreachable(m) => unreachable(m),
-            PlanError::Failed(m) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster_error", m),
-        })?;
+    let planned = tokio::time::timeout(
+        PLAN_TIMEOUT,
+        deploy::plan(&prepared.cluster, &prepared.rendered, &subject),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "cluster_timeout",
+            format!(
+                "{} did not answer within {} s",
+                prepared.cluster.name(),
+                PLAN_TIMEOUT.as_secs()
+            ),
+        )
+    })?;
+    let mut body = planned.map_err(|e| match e {
+        PlanError::Unreachable(m) => unreachable(m),
+        PlanError::Failed(m) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster_error", m),
+    })?;
     if let Some(o) = body.as_object_mut() {
         o.insert("target".into(), json!(prepared.cluster.target()));
         o.insert("cluster".into(), json!(prepared.cluster.name()));
         o.insert("environment".into(), json!(env));
         o.insert("revision".into(), json!(prepared.revision));
+        o.insert("platformVersion".into(), json!(prepared.platform_version));
     }
     Ok(body)
 }
@@ -243,20 +281,82 @@ pub(crate) async fn start(
     let subject = subject(&prepared, env);
     let store = state.store.clone();
     let id = record.id;
+    let limit = wait.unwrap_or_default() + APPLY_MARGIN;
     let task = tokio::spawn(async move {
-        let outcome = deploy::run(&prepared.cluster, &prepared.rendered, &subject, operation, wait).await;
-        store
+        let cluster = prepared.cluster.name();
+        // The work in a task of its own, so that a panic or a cluster that stops answering
+        // still finishes the record instead of leaving the environment blocked as running.
+        let mut work = tokio::spawn(async move {
+            deploy::run(&prepared.cluster, &prepared.rendered, &subject, operation, wait).await
+        });
+        let outcome = match tokio::time::timeout(limit, &mut work).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => stopped(
+                format!("the deployment stopped unexpectedly: {e}"),
+                DeployResult::Failed,
+            ),
+            Err(_) => {
+                work.abort();
+                stopped(
+                    format!(
+                        "{cluster} did not finish within {} s; what was applied stays: deploy again to converge",
+                        limit.as_secs()
+                    ),
+                    DeployResult::Timeout,
+                )
+            }
+        };
+        finish(&store, id, &outcome, &actor).await
+    });
+    Ok(Started { record, task })
+}
+
+/// Beyond the rollout wait, how long applying a deployment may take before it is given up.
+const APPLY_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// How long a plan may take.
+const PLAN_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn stopped(message: String, result: DeployResult) -> deploy::Outcome {
+    deploy::Outcome {
+        result,
+        hash: None,
+        report: json!({ "error": message }),
+        summary: message,
+    }
+}
+
+/// Finishes a deployment record, retrying a few times: a record left running would block
+/// deploys to its environment until a server start clears it.
+async fn finish(
+    store: &ojek_store::Store,
+    id: i64,
+    outcome: &deploy::Outcome,
+    actor: &ojek_store::Actor,
+) -> Result<DeploymentRecord, StoreError> {
+    let mut attempt = 0;
+    loop {
+        let result = store
             .finish_deployment(
                 id,
                 outcome.result,
                 outcome.hash.as_deref(),
                 &outcome.summary,
                 &outcome.report,
-                &actor,
+                actor,
             )
-            .await
-    });
-    Ok(Started { record, task })
+            .await;
+        match result {
+            Err(StoreError::Unavailable(_) | StoreError::Database(_)) if attempt < 4 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+            }
+            Err(e) => {
+                tracing::error!(deployment = id, "cannot record how deployment {id} ended: {e}");
+                return Err(e);
+            }
+            Ok(record) => return Ok(record),
+        }
+    }
 }
 
 /// Starts a deployment and answers with its finished record: 201 whatever the rollout did,
@@ -293,6 +393,7 @@ pub async fn deploy(
 ) -> ApiResult<axum::response::Response> {
     let wait = wait_of(req.wait.as_deref())?;
     let prepared = prepare(&state, &p, &name, &req.environment, req.revision, Role::Editor).await?;
+    same_platform(&prepared, req.platform_version)?;
     if matches!(prepared.cluster, Cluster::Nomad(_)) && (req.force || req.prune) {
         return Err(ApiError::bad_request(
             "`force` and `prune` are for Kubernetes; a Nomad job changed since the plan is never overwritten, \
@@ -331,6 +432,7 @@ pub async fn rollback(
         None => previous_revision(&state, &app.name, env).await?,
     };
     let prepared = prepare(&state, &p, &name, env, Some(to), Role::Editor).await?;
+    same_platform(&prepared, req.platform_version)?;
     let operation = rollback_operation(&prepared, req.force);
     record_and_run(&state, &p, prepared, env, DeployKind::Rollback, operation, wait).await
 }
@@ -346,23 +448,22 @@ pub(crate) fn rollback_operation(prepared: &Prepared, force: bool) -> Operation 
 
 /// Where a rollback goes by default: the revision of the newest successful deployment to `env`
 /// whose revision differs from the one the environment was last changed to — the newest
-/// deployment that may have changed the cluster (any result but running, unreachable or
-/// conflict, which applied nothing). After a failed deploy of revision 5 over 4, that is 4;
-/// after a successful one, the revision that ran before.
+/// deployment that may have changed the cluster (one with an applied hash, a partial one, or
+/// one that timed out; not one that failed, conflicted or could not connect before applying
+/// anything). After a failed rollout of revision 5 over 4, that is 4; after a successful
+/// one, the revision that ran before.
 pub(crate) async fn previous_revision(state: &AppState, app: &str, env: &str) -> ApiResult<i64> {
     let mut current = None;
     let mut before = None;
     loop {
         let page = state.store.deployments(app, Some(env), before, 500).await?;
         for d in &page {
+            // Whether it may have changed the cluster: something was applied (a hash), or
+            // some of it was, or it was given up while applying.
+            let changed =
+                d.hash.is_some() || matches!(d.result, DeployResult::Partial | DeployResult::Timeout);
             match current {
-                None if !matches!(
-                    d.result,
-                    DeployResult::Running | DeployResult::Unreachable | DeployResult::Conflict
-                ) =>
-                {
-                    current = Some(d.revision);
-                }
+                None if changed => current = Some(d.revision),
                 Some(c) if c != d.revision && d.result == DeployResult::Succeeded => return Ok(d.revision),
                 _ => {}
             }

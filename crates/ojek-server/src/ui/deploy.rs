@@ -15,7 +15,9 @@ use serde_json::Value;
 
 use super::view::{pager, query, time_ago, utc};
 use super::{Nav, PageForm, SignedIn, api_error_page, app_or_page, page, page_refreshing};
-use crate::api::deploy::{DEFAULT_WAIT, plan_of, prepare, previous_revision, rollback_operation, start};
+use crate::api::deploy::{
+    DEFAULT_WAIT, plan_of, prepare, previous_revision, rollback_operation, same_platform, start,
+};
 use crate::deploy::{Cluster, Operation};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -345,11 +347,40 @@ pub async fn plan(
         Ok(v) => (Some(v), None),
         Err(e) => (None, Some(e)),
     };
-    let has_changes = plan
+    let platform_version = prepared.platform_version;
+    let mut has_changes = plan
         .as_ref()
         .and_then(|v| v.get("hasChanges"))
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let mut text = plan
+        .as_ref()
+        .and_then(|v| v.get("text"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if rollback && is_kube {
+        // A rollback re-applies the older revision without pruning: what a prune would delete
+        // stays, and is no change.
+        has_changes = plan
+            .as_ref()
+            .and_then(|v| v.pointer("/plan/objects"))
+            .and_then(Value::as_array)
+            .is_some_and(|objects| {
+                objects
+                    .iter()
+                    .any(|o| o["action"] == "create" || o["action"] == "update")
+            });
+        text = text
+            .lines()
+            .map(
+                |line| match line.strip_prefix("- ").and_then(|r| r.strip_suffix(" (prune)")) {
+                    Some(object) => format!("= {object} (stays: a rollback does not prune)\n"),
+                    None => format!("{line}\n"),
+                },
+            )
+            .collect();
+    }
     let prunes = plan
         .as_ref()
         .and_then(|v| v.pointer("/plan/prune"))
@@ -376,22 +407,29 @@ pub async fn plan(
                 (e.message)
             }
         }
-        @if let Some(plan) = &plan {
+        @if plan.is_some() {
             section #plan aria-labelledby="plan-title" {
                 h2 #plan-title {
                     @if has_changes { "What would change" } @else { "No changes" }
                 }
-                (plan_view(plan.get("text").and_then(Value::as_str).unwrap_or_default()))
+                (plan_view(&text))
+                @if rollback && !is_kube {
+                    p.alert.info #nomad-rollback-note role="note" {
+                        "A Nomad rollback reverts each job to its newest stored version from revision " (rev)
+                        " or earlier; this plan renders revision " (rev) " with today's platform file, so a job's stored version can differ slightly from it."
+                    }
+                }
             }
             @if editor {
                 form.deploy-form #deploy-form method="post" action={ "/apps/" (app.name) "/" (action) } {
                     input type="hidden" name="csrf" value=(p.csrf());
                     input type="hidden" name="environment" value=(env);
                     input type="hidden" name="revision" value=(rev);
+                    input type="hidden" name="platform" value=(platform_version);
                     @if is_kube {
                         @if !rollback {
                             div.field.check {
-                                input #prune type="checkbox" name="prune" value="1" checked[prunes > 0];
+                                input #prune type="checkbox" name="prune" value="1";
                                 label for="prune" {
                                     "Delete objects this app no longer renders"
                                     @if prunes > 0 { " (" (prunes) " listed above)" }
@@ -458,6 +496,9 @@ fn plan_view(text: &str) -> Markup {
 pub struct DeployForm {
     environment: String,
     revision: i64,
+    /// The platform file's version the plan was made with.
+    #[serde(default)]
+    platform: Option<i64>,
     #[serde(default)]
     force: Option<String>,
     #[serde(default)]
@@ -500,6 +541,9 @@ async fn run(
         Ok(pr) => pr,
         Err(e) => return api_error_page(p, e),
     };
+    if let Err(e) = same_platform(&prepared, form.platform) {
+        return api_error_page(p, e);
+    }
     let force = form.force.is_some();
     let operation = match kind {
         DeployKind::Apply => {

@@ -1,5 +1,5 @@
 //! The platform file page: where each environment deploys (its Kubernetes and Nomad clusters,
-//! with a connection check), and the file itself — read by everyone signed in, edited by
+//! with a connection check for platform admins), and the file itself — read by everyone signed in, edited by
 //! platform admins with the same validation and optimistic versioning as `PUT /api/platform`.
 
 use std::time::Duration;
@@ -13,7 +13,7 @@ use ojek_core::spec::platform::{Platform, TargetKind};
 use ojek_store::{PlatformFile, StoreError};
 use serde::Deserialize;
 
-use super::view::{Problem, code_block, problems_from, problems_list, time_ago};
+use super::view::{Problem, code_block, problems_from, problems_list, query, time_ago};
 use super::{Nav, PageForm, SignedIn, api_error_page, page};
 use crate::auth::Principal;
 use crate::deploy::{Cluster, check};
@@ -44,19 +44,29 @@ pub async fn show(
         Ok(f) => f,
         Err(e) => return api_error_page(&p, e.into()),
     };
+    // Checks are for platform admins (they make the server connect, with its credentials), and
+    // only of environments the platform file has: nothing else of the query is shown.
     let check_result = match q.check.as_deref().and_then(|c| c.split_once(':')) {
-        Some((env, target)) => Some((
+        Some((env, target)) if p.is_platform_admin() && known(&state, env, target).await => Some((
             env.to_string(),
             target.to_string(),
             run_check(&state, env, target).await,
         )),
-        None => None,
+        _ => None,
     };
-    let editing = file.as_ref().map(|f| Editing {
-        content: f.content.clone(),
-        base: Some(f.version),
-        problems: Vec::new(),
-        error: None,
+    let editing = Some(match &file {
+        Some(f) => Editing {
+            content: f.content.clone(),
+            base: Some(f.version),
+            problems: Vec::new(),
+            error: None,
+        },
+        None => Editing {
+            content: String::new(),
+            base: None,
+            problems: Vec::new(),
+            error: None,
+        },
     });
     render(
         &state,
@@ -79,6 +89,15 @@ struct Editing {
 
 /// A connection check's outcome: `Ok(what answered)` or `Err(why not)`.
 type CheckResult = Result<String, String>;
+
+/// Whether the platform file has environment `env` and `target` is one of the two targets.
+async fn known(state: &AppState, env: &str, target: &str) -> bool {
+    matches!(target, "kubernetes" | "nomad")
+        && state
+            .platform()
+            .await
+            .is_ok_and(|p| p.platform.environments.contains_key(env))
+}
 
 async fn run_check(state: &AppState, env: &str, target: &str) -> CheckResult {
     let target = match target {
@@ -129,7 +148,7 @@ fn render(
         @if let Some(l) = &loaded {
             section #clusters aria-labelledby="clusters-title" {
                 h2 #clusters-title { "Where each environment deploys" }
-                (clusters_table(state, &l.platform))
+                (clusters_table(state, &l.platform, admin))
             }
         }
         section #platform-file aria-labelledby="file-title" {
@@ -150,7 +169,7 @@ fn render(
     (status, page(p, "Platform", Nav::Platform, "platform", body)).into_response()
 }
 
-fn clusters_table(state: &AppState, platform: &Platform) -> Markup {
+fn clusters_table(state: &AppState, platform: &Platform, can_check: bool) -> Markup {
     let cell = |env: &str, target: TargetKind, present: bool| {
         let cluster = Cluster::of(platform, env, target, &state.config.data_dir);
         html! {
@@ -160,8 +179,11 @@ fn clusters_table(state: &AppState, platform: &Platform) -> Markup {
                 } @else {
                     @match &cluster {
                         Ok(c) => {
-                            code { (c.name()) } " "
-                            a.btn.small href={ "/platform?check=" (env) ":" (target.as_str()) "#check-result" } { "Check" }
+                            code { (c.name()) }
+                            @if can_check {
+                                " "
+                                a.btn.small href={ "/platform" (query(&[("check", format!("{env}:{}", target.as_str()))])) "#check-result" } { "Check" }
+                            }
                         },
                         Err(_) => span.muted { "rendered only (no cluster)" },
                     }
@@ -238,6 +260,11 @@ pub async fn save(
     let current = match state.store.platform(PLATFORM).await {
         Ok(f) => f,
         Err(e) => return api_error_page(&p, e.into()),
+    };
+    // Browsers send a textarea's lines with CRLF.
+    let form = SaveForm {
+        content: form.content.replace("\r\n", "\n"),
+        base: form.base,
     };
     let refused = |problems: Vec<Problem>, error: String, status: StatusCode| {
         let editing = Editing {
