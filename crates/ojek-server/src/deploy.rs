@@ -170,6 +170,31 @@ pub async fn check(cluster: &Cluster) -> Result<String, String> {
     }
 }
 
+/// What runs now in the cluster, for the workloads or jobs of `rendered`:
+/// `{"workloads": [LiveWorkload…]}` (Kubernetes) or `{"jobs": [LiveJob…]}` (Nomad).
+pub async fn live(cluster: &Cluster, rendered: &Rendered, subject: &Subject) -> Result<Value, PlanError> {
+    match cluster {
+        Cluster::Kube(config) => {
+            let target = KubeTarget::connect(config).await.map_err(kube_plan_error)?;
+            let workloads = target
+                .live(rendered, &subject.kube())
+                .await
+                .map_err(kube_plan_error)?;
+            Ok(json!({ "workloads": workloads }))
+        }
+        Cluster::Nomad(config) => {
+            let jobs = nomad::live(config, rendered).await.map_err(|e| {
+                if is_nomad_unreachable(&e) {
+                    PlanError::Unreachable(e.to_string())
+                } else {
+                    PlanError::Failed(e.to_string())
+                }
+            })?;
+            Ok(json!({ "jobs": jobs }))
+        }
+    }
+}
+
 /// What to do.
 #[derive(Debug, Clone, Copy)]
 pub enum Operation {

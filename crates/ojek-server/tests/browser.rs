@@ -852,6 +852,16 @@ async fn an_app_is_planned_and_deployed_on_the_demo_cluster() {
         );
         ui.shot("deploy-overview").await;
 
+        // Live status: the workload as the simulated cluster has it now.
+        ui.click("#live-staging").await;
+        ui.wait_for_path("/apps/driver-location/deploy/live").await;
+        let live = ui.text("#live-workloads").await;
+        assert!(
+            live.contains("Deployment/driver-location-web") && live.contains("ready"),
+            "{live}"
+        );
+        ui.shot("deploy-live").await;
+
         // The platform page: where each environment deploys.
         ui.click("nav.mainnav a[href=\"/platform\"]").await;
         ui.wait_for_path("/platform").await;

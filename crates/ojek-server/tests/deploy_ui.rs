@@ -232,6 +232,30 @@ async fn deploy_pages_on_kubernetes(db: Db) {
     );
     assert_eq!(kube_image(&kube), STAGING_IMAGE);
 
+    // Live status: the workloads as the cluster has them, with the revision they came from;
+    // the same through the API.
+    let live = viewer
+        .get(&format!("/apps/{APP}/deploy/live?environment=staging"))
+        .await;
+    assert_eq!(live.status.as_u16(), 200, "{}", live.text);
+    let workloads = section(&live.text, "live-workloads");
+    assert!(
+        workloads
+            .contains("Deployment/driver-location-web ready 1 / 1 1 1 of 1 replicas updated and available"),
+        "{workloads}"
+    );
+    let api = viewer
+        .get(&format!("/api/apps/{APP}/live?environment=staging"))
+        .await
+        .expect(200);
+    assert_eq!(api["revision"], 1);
+    assert_eq!(api["workloads"][0]["state"], "ready", "{api}");
+    assert_eq!(api["workloads"][0]["revision"], "1", "{api}");
+    outsider
+        .get(&format!("/api/apps/{APP}/live?environment=staging"))
+        .await
+        .expect_error(404, "not_found");
+
     // The card says what runs; the history lists it.
     let page = viewer.get(&deploy_page).await;
     let staging = section(&page.text, "env-staging");
@@ -349,6 +373,16 @@ async fn deploy_pages_on_kubernetes(db: Db) {
     assert!(section(&done, "facts").contains("succeeded"), "{done}");
     assert!(section(&done, "jobs").contains(NOMAD_JOB), "{done}");
     assert!(nomad.job(NOMAD_NAMESPACE, NOMAD_JOB).is_some());
+    let live = editor
+        .get(&format!("/apps/{APP}/deploy/live?environment=production-dc"))
+        .await;
+    assert_eq!(live.status.as_u16(), 200, "{}", live.text);
+    let jobs = section(&live.text, "live-jobs");
+    assert!(
+        jobs.contains(&format!("{NOMAD_JOB} ({NOMAD_NAMESPACE}) running 0 3")),
+        "{jobs}"
+    );
+    assert!(jobs.contains("successful"), "{jobs}");
     let refused = form(
         &editor,
         &deploy_page,
@@ -364,6 +398,15 @@ async fn deploy_pages_on_kubernetes(db: Db) {
     // An unreachable cluster: the plan page says so (503) and names the cluster.
     let mut kube = kube;
     kube.stop().await;
+    let live = editor
+        .get(&format!("/apps/{APP}/deploy/live?environment=staging"))
+        .await;
+    assert_eq!(live.status.as_u16(), 503, "{}", live.text);
+    assert!(
+        section(&live.text, "live-error").contains("staging (fake)"),
+        "{}",
+        live.text
+    );
     let plan = editor
         .get(&format!("/apps/{APP}/deploy/plan?environment=staging"))
         .await;

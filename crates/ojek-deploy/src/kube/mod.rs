@@ -22,6 +22,7 @@
 
 mod apply;
 pub mod diff;
+mod live;
 pub mod order;
 mod plan;
 mod rollout;
@@ -43,6 +44,7 @@ use crate::error::{ConnectCause, DeployError, FieldConflict};
 
 pub use self::apply::{AppliedObject, ApplyOptions, ApplyReport, ObjectResult};
 pub use self::diff::FieldChange;
+pub use self::live::{LiveState, LiveWorkload};
 pub use self::plan::{Action, KubePlan, PlannedObject};
 pub use self::rollout::{Rollout, RolloutStatus};
 

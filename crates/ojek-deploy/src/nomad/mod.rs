@@ -51,6 +51,7 @@
 mod apply;
 mod cluster;
 mod error;
+mod live;
 mod plan;
 mod report;
 mod rollback;
@@ -59,6 +60,7 @@ mod rollout;
 pub use apply::{Deployment, NomadApplyOptions, apply, apply_plan};
 pub use cluster::NomadCluster;
 pub use error::NomadDeployError;
+pub use live::{LiveJob, live};
 pub use plan::{NomadJobPlan, NomadPlan, jobs_hash, plan};
 pub use report::{AllocationFailure, FailureEvent, NomadApplyReport, NomadJobReport, RolloutStatus};
 pub use rollback::{RollbackTarget, rollback};

@@ -110,7 +110,7 @@ pub async fn plan(cluster: &NomadCluster, rendered: &Rendered) -> Result<NomadPl
 
 /// The bare jobs of `rendered`, checked: a Nomad rendering whose objects are `{"Job": …}`
 /// with an `ID`.
-fn rendered_jobs(rendered: &Rendered) -> Result<Vec<&Value>> {
+pub(crate) fn rendered_jobs(rendered: &Rendered) -> Result<Vec<&Value>> {
     if rendered.target != TargetKind::Nomad {
         return Err(NomadDeployError::InvalidJobs {
             message: "the app was rendered for Kubernetes, not Nomad".into(),

@@ -482,6 +482,70 @@ pub(crate) async fn previous_revision(state: &AppState, app: &str, env: &str) ->
     ))
 }
 
+/// Query of `GET /api/apps/{app}/live`.
+#[derive(Debug, Deserialize)]
+pub struct LiveQuery {
+    /// The environment.
+    pub environment: String,
+}
+
+/// How long a live status may take.
+const LIVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `GET /api/apps/{app}/live?environment=E`: what runs in the environment's cluster now.
+pub async fn live(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(name): Path<String>,
+    Query(q): Query<LiveQuery>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(live_of(&state, &p, &name, &q.environment).await?))
+}
+
+/// The live status of an app in an environment: its workloads (Kubernetes) or jobs (Nomad)
+/// as the cluster has them, found from the revision the environment last ran successfully
+/// (the newest when it never did). 503 unreachable, 504 no answer within 30 s.
+pub(crate) async fn live_of(state: &AppState, p: &Principal, name: &str, env: &str) -> ApiResult<Value> {
+    let app = readable_app(state, p, name, Role::Viewer).await?;
+    let ran = state
+        .store
+        .current_deployments(&app.name)
+        .await?
+        .into_iter()
+        .find(|s| s.environment == env)
+        .and_then(|s| s.last_succeeded)
+        .map(|d| d.revision);
+    let prepared = prepare(state, p, &app.name, env, ran, Role::Viewer).await?;
+    let subject = subject(&prepared, env);
+    let found = tokio::time::timeout(
+        LIVE_TIMEOUT,
+        deploy::live(&prepared.cluster, &prepared.rendered, &subject),
+    )
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "cluster_timeout",
+            format!(
+                "{} did not answer within {} s",
+                prepared.cluster.name(),
+                LIVE_TIMEOUT.as_secs()
+            ),
+        )
+    })?;
+    let mut body = found.map_err(|e| match e {
+        PlanError::Unreachable(m) => unreachable(m),
+        PlanError::Failed(m) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster_error", m),
+    })?;
+    if let Some(o) = body.as_object_mut() {
+        o.insert("target".into(), json!(prepared.cluster.target()));
+        o.insert("cluster".into(), json!(prepared.cluster.name()));
+        o.insert("environment".into(), json!(env));
+        o.insert("revision".into(), json!(prepared.revision));
+    }
+    Ok(body)
+}
+
 /// `GET /api/apps/{app}/deployments`: history, newest first, without reports.
 pub async fn history(
     State(state): State<AppState>,

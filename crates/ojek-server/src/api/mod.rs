@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{app}/deployments/{id}", get(deploy::show))
         .route("/apps/{app}/rollback", post(deploy::rollback))
         .route("/apps/{app}/status", get(deploy::status))
+        .route("/apps/{app}/live", get(deploy::live))
         .route("/validate", post(render::validate))
         .route("/render", post(render::render))
         .route("/explain", post(render::explain))

@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::view::{pager, query, time_ago, utc};
 use super::{Nav, PageForm, SignedIn, api_error_page, app_or_page, page, page_refreshing};
 use crate::api::deploy::{
-    DEFAULT_WAIT, plan_of, prepare, previous_revision, rollback_operation, same_platform, start,
+    DEFAULT_WAIT, live_of, plan_of, prepare, previous_revision, rollback_operation, same_platform, start,
 };
 use crate::deploy::{Cluster, Operation};
 use crate::error::ApiError;
@@ -232,6 +232,9 @@ fn env_card(
                 }
             }
             @if cluster.is_ok() {
+                p.env-live {
+                    a id={ "live-" (env) } href={ "/apps/" (app) "/deploy/live" (query(&[("environment", env.to_string())])) } { "Live status in the cluster →" }
+                }
                 form.env-actions method="get" action={ "/apps/" (app) "/deploy/plan" } {
                     input type="hidden" name="environment" value=(env);
                     label for={ "rev-" (env) } { "Revision" }
@@ -783,4 +786,124 @@ fn failure_reasons(job: &Value) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// Query of the live status page.
+#[derive(Debug, Deserialize)]
+pub struct LiveQuery {
+    environment: String,
+}
+
+/// `GET /apps/{app}/deploy/live?environment=E`: what runs in the environment's cluster now.
+pub async fn live(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(name): Path<String>,
+    Query(q): Query<LiveQuery>,
+) -> Response {
+    let app = match app_or_page(&state, &p, &name, Role::Viewer).await {
+        Ok(a) => a,
+        Err(page) => return page,
+    };
+    let env = q.environment.as_str();
+    let (found, status) = match live_of(&state, &p, &app.name, env).await {
+        Ok(v) => (Ok(v), StatusCode::OK),
+        // Bad input and unknown apps are pages of their own; cluster trouble is shown here.
+        Err(e) if !e.status.is_server_error() => return api_error_page(&p, e),
+        Err(e) => {
+            let status = e.status;
+            (Err(e.message), status)
+        }
+    };
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let n = |v: &Value, k: &str| v.get(k).and_then(Value::as_i64);
+    let refresh = format!(
+        "/apps/{}/deploy/live{}",
+        app.name,
+        query(&[("environment", env.to_string())])
+    );
+    let body = html! {
+        div.page-head {
+            h1 { a href={ "/apps/" (app.name) } { (app.name) } " · live in " (env) }
+            nav.head-links aria-label="App" {
+                a.btn.small href={ "/apps/" (app.name) "/deploy" } { "Deploy" }
+                a.btn.small #refresh href=(refresh) { "Refresh" }
+            }
+        }
+        @match &found {
+            Err(message) => div.alert.error #live-error role="alert" {
+                strong { "The cluster could not tell. " } (message)
+            },
+            Ok(v) => {
+                p.meta #live-meta {
+                    (s(v, "target")) " cluster " code { (s(v, "cluster")) }
+                    " · objects of revision " (n(v, "revision").unwrap_or_default())
+                    ", as the cluster has them now"
+                }
+                @if let Some(workloads) = v.get("workloads").and_then(Value::as_array) {
+                    table.list #live-workloads {
+                        thead { tr {
+                            th scope="col" { "Workload" } th scope="col" { "State" } th scope="col" { "Ready" }
+                            th scope="col" { "Revision" } th scope="col" { "Details" }
+                        } }
+                        tbody {
+                            @for w in workloads {
+                                tr data-state=(s(w, "state")) {
+                                    td { (s(w, "kind")) "/" (s(w, "name")) }
+                                    td { (live_badge(&s(w, "state"))) }
+                                    td.nowrap {
+                                        @match (n(w, "ready"), n(w, "desired")) {
+                                            (Some(r), Some(d)) => { (r) " / " (d) },
+                                            _ => { "—" },
+                                        }
+                                    }
+                                    td { @let r = s(w, "revision"); @if r.is_empty() { "—" } @else { (r) } }
+                                    td { (s(w, "message")) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(jobs) = v.get("jobs").and_then(Value::as_array) {
+                    table.list #live-jobs {
+                        thead { tr {
+                            th scope="col" { "Job" } th scope="col" { "Status" } th scope="col" { "Version" }
+                            th scope="col" { "Revision" } th scope="col" { "Running" } th scope="col" { "Deployment" }
+                        } }
+                        tbody {
+                            @for j in jobs {
+                                tr data-status=(s(j, "status")) {
+                                    td { (s(j, "job_id")) " (" (s(j, "namespace")) ")" }
+                                    td {
+                                        (s(j, "status"))
+                                        @if j.get("stopped").and_then(Value::as_bool) == Some(true) { " (stopped)" }
+                                    }
+                                    td { (n(j, "version").unwrap_or_default()) }
+                                    td { @let r = s(j, "revision"); @if r.is_empty() { "—" } @else { (r) } }
+                                    td.nowrap {
+                                        (n(j, "running").unwrap_or_default()) " / " (n(j, "desired").unwrap_or_default())
+                                        @let failed = n(j, "failed").unwrap_or_default();
+                                        @if failed > 0 { " (" (failed) " failed)" }
+                                    }
+                                    td { (s(j, "deployment")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let title = format!("{} · live in {env}", app.name);
+    (status, page(&p, &title, Nav::Apps, "live", body)).into_response()
+}
+
+fn live_badge(state: &str) -> Markup {
+    let class = match state {
+        "ready" => "ok",
+        "progressing" => "busy",
+        "missing" => "warning",
+        _ => "error",
+    };
+    html! { span class={ "status " (class) } { (state) } }
 }

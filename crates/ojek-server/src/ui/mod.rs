@@ -47,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{app}/revisions/{number}", get(history::revision))
         .route("/apps/{app}/deploy", get(deploy::overview).post(deploy::deploy))
         .route("/apps/{app}/deploy/plan", get(deploy::plan))
+        .route("/apps/{app}/deploy/live", get(deploy::live))
         .route("/apps/{app}/rollback", post(deploy::rollback))
         .route("/apps/{app}/deployments/{id}", get(deploy::deployment))
         .route("/audit", get(audit::audit))
