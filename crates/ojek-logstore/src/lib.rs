@@ -1,0 +1,1 @@
+//! ojek logs storage.
