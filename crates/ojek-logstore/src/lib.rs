@@ -1,1 +1,4 @@
-//! ojek logs storage.
+//! ojek logs storage: the write-ahead log every acknowledged record goes through ([`wal`]),
+//! and the Tantivy index partitioned by stream and day ([`index`]).
+
+pub mod wal;
