@@ -1,4 +1,27 @@
-//! The query language: a Kibana/Lucene-like syntax.
+//! The query language: a Kibana/Lucene-like syntax (see `docs/logs-query.md`), its syntax
+//! tree ([`Query`]), parsing with 1-based columns in errors ([`parse`], [`parse_at`]),
+//! printing back as valid syntax (`Display`), and evaluating against one record
+//! ([`evaluate`]), the reference the index must agree with.
+//!
+//! What a parsed tree guarantees (so that translators need not re-check it):
+//! - A field is never `Some("message")` (that is `None`) or `Some("timestamp")` (that is
+//!   `"@timestamp"`); `@timestamp` appears only in [`Query::Range`] with [`RangeValue::Time`]
+//!   bounds, and ranges on other fields have [`RangeValue::Number`] bounds and are never on a
+//!   text field (`message`, `level`, `app`, `env`, `host`, `pod`, `variant`).
+//! - `level` values are normalised ([`normalise_level`](crate::normalise_level)) and wildcard
+//!   patterns on `level` and on the message are lower case.
+//! - A message term or phrase has at least one [token](crate::tokens); a message wildcard
+//!   pattern holds only alphanumeric characters, `*` and `?`.
+//! - [`Query::And`] and [`Query::Or`] have at least two children; parentheses are kept as
+//!   nesting (`(a AND b) AND c` is `And[And[a, b], c]`).
+
+mod display;
+mod evaluate;
+mod parse;
+
+pub use crate::tokens::{MAX_TOKEN_BYTES, positioned_tokens, tokens};
+pub use evaluate::evaluate;
+pub use parse::{parse, parse_at};
 
 use serde::Serialize;
 
@@ -7,7 +30,9 @@ use serde::Serialize;
 pub enum Query {
     /// Everything (the empty query, `*`).
     All,
-    /// A word: in the message (no field), or a field's exact value.
+    /// A word as typed, unquoted: in the message (no field) it means the same as a
+    /// [`Query::Phrase`] of its text (`foo-bar` is the phrase `foo bar`); with a field, the
+    /// field's exact value.
     Term {
         /// `None`: the message.
         field: Option<String>,
@@ -25,7 +50,8 @@ pub enum Query {
     Wildcard {
         /// `None`: the message.
         field: Option<String>,
-        /// The pattern.
+        /// The pattern: `*` is any characters, `?` one character, `\` makes the next character
+        /// (`*`, `?` or `\`) literal.
         pattern: String,
     },
     /// A range of a numeric field, or of the time (`@timestamp`).
@@ -73,12 +99,4 @@ pub struct QueryError {
     pub column: usize,
     /// What is wrong, and what would be right.
     pub message: String,
-}
-
-/// Parses a query.
-pub fn parse(_text: &str) -> Result<Query, QueryError> {
-    Err(QueryError {
-        column: 1,
-        message: "not implemented yet".into(),
-    })
 }
