@@ -97,7 +97,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     if config.demo {
         load_demo(&store).await?;
     }
-    Ok(AppState::new(store, config))
+    let logs_dir = config.data_dir.join("logs");
+    let mut state = AppState::new(store, config);
+    state.logs = Some(std::sync::Arc::new(crate::logs::Logs::open(&logs_dir)?));
+    Ok(state)
 }
 
 /// A database URL without its password, for messages.

@@ -20,6 +20,7 @@ pub mod demo_clusters;
 pub mod deploy;
 pub mod error;
 pub mod form;
+pub mod logs;
 pub mod openapi;
 pub mod state;
 pub mod ui;
@@ -32,7 +33,9 @@ use crate::error::ApiError;
 /// The whole application: API, UI, static files, middleware.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    Router::new()
+    // Shippers' endpoints: producer secrets, no session, so outside the CSRF layer.
+    let ingest = logs::ingest::routes();
+    let app = Router::new()
         .nest("/api", api::routes().fallback(api_not_found))
         .merge(ui::routes())
         .route("/healthz", axum::routing::get(healthz))
@@ -57,8 +60,8 @@ pub fn router(state: AppState) -> Router {
                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                  object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
             ),
-        ))
-        .with_state(state)
+        ));
+    Router::new().merge(ingest).merge(app).with_state(state)
 }
 
 async fn api_not_found(

@@ -66,6 +66,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Login throttling.
     pub limiter: Arc<LoginLimiter>,
+    /// The log store and its limits (`None`: this server takes no logs).
+    pub logs: Option<Arc<crate::logs::Logs>>,
     platform: Arc<Mutex<Option<CachedPlatform>>>,
 }
 
@@ -76,6 +78,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             limiter: Arc::default(),
+            logs: None,
             platform: Arc::default(),
         }
     }

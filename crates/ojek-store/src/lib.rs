@@ -1,7 +1,8 @@
 //! The control plane's store: teams, users, sessions, API tokens, apps with immutable numbered
-//! revisions, platform files, deployment records, and an append-only audit log. One implementation over SQLite
-//! (embedded default) and PostgreSQL (shared by several ojek replicas), through sqlx's `Any`
-//! driver; SQL is written once in the dialect both accept, migrations once per engine.
+//! revisions, platform files, deployment records, log stream secrets and settings, and an
+//! append-only audit log. One implementation over SQLite (embedded default) and PostgreSQL
+//! (shared by several ojek replicas), through sqlx's `Any` driver; SQL is written once in the
+//! dialect both accept, migrations once per engine.
 //!
 //! Every mutation runs in one transaction together with its audit entry: either both are
 //! written or neither. Timestamps are Unix milliseconds (UTC).
@@ -10,9 +11,14 @@ use serde::{Deserialize, Serialize};
 
 mod db;
 mod error;
+mod logs;
 mod rows;
 pub use db::redact_url;
 pub use error::StoreError;
+pub use logs::{
+    DEFAULT_RETENTION_DAYS, EffectiveLogSettings, LOG_LEVELS, LogSecret, LogSettingOrigins, LogSettings,
+    RETENTION_DAYS, SettingOrigin,
+};
 
 /// Result of store operations.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -254,7 +260,9 @@ pub struct AuditEntry {
     pub via: String,
     /// What: `app.create`, `app.save`, `app.delete`, `team.create`, `member.set`,
     /// `member.remove`, `app.move`, `user.create`, `user.password`, `token.create`, `token.revoke`,
-    /// `platform.save`, `deploy.apply`, `deploy.rollback`, `login`, `login.failed`, `logout`.
+    /// `platform.save`, `deploy.apply`, `deploy.rollback`, `logs.secret.create`,
+    /// `logs.secret.revoke`, `logs.secret.rotate`, `logs.settings`, `login`, `login.failed`,
+    /// `logout`.
     pub action: String,
     /// The team concerned (for team-scoped reading), if any.
     pub team_id: Option<i64>,

@@ -256,6 +256,36 @@ pub(crate) fn deployment(row: &AnyRow) -> Result<DeploymentRecord> {
     })
 }
 
+/// Columns for [`log_secret`] from `log_secrets s JOIN teams t`.
+pub(crate) const LOG_SECRET_COLS: &str = "s.id, s.team_id, t.name AS team, s.app, s.name, s.created_at, \
+     s.created_by, s.revoked_at";
+
+pub(crate) fn log_secret(row: &AnyRow) -> Result<LogSecret> {
+    Ok(LogSecret {
+        id: get(row, "id")?,
+        team_id: get(row, "team_id")?,
+        team: get(row, "team")?,
+        app: get(row, "app")?,
+        name: get(row, "name")?,
+        created_at: get(row, "created_at")?,
+        created_by: get(row, "created_by")?,
+        revoked_at: get(row, "revoked_at")?,
+    })
+}
+
+/// Columns for [`log_settings`] from `log_settings s`.
+pub(crate) const LOG_SETTINGS_COLS: &str = "s.team_id, s.app, s.retention_days, s.rate_limit, s.level_filter";
+
+/// A settings row: its team, its app (`None`: the team's row) and the settings.
+pub(crate) fn log_settings(row: &AnyRow) -> Result<(i64, Option<String>, LogSettings)> {
+    let settings = LogSettings {
+        retention_days: get(row, "retention_days")?,
+        rate_limit: get(row, "rate_limit")?,
+        level_filter: get(row, "level_filter")?,
+    };
+    Ok((get(row, "team_id")?, get(row, "app")?, settings))
+}
+
 /// Columns for [`audit_entry`] from `audit au LEFT JOIN teams t`.
 pub(crate) const AUDIT_COLS: &str = "au.id, au.at, au.actor_name, au.actor_id, au.via, au.action, \
      au.team_id, t.name AS team, au.app, au.target, au.before, au.after";

@@ -17,6 +17,7 @@ use crate::rows::{TOKEN_COLS, USER_COLS};
 use crate::*;
 
 mod deployments;
+mod logs;
 
 /// How often a token's `last_used_at` is written at most (ms).
 const LAST_USED_EVERY_MS: i64 = 60_000;

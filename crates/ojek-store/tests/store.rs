@@ -1,139 +1,14 @@
-//! The store against real databases: every scenario runs on SQLite (a file in a temporary
-//! directory) and on PostgreSQL (a fresh database per test on the server named by
-//! `OJEK_TEST_POSTGRES_URL`; start one with `eval "$(bash scripts/postgres.sh start)"`).
-//! Without that variable the PostgreSQL variants are skipped, except under CI, where they fail.
+//! The store against real databases: every scenario runs on SQLite and on PostgreSQL (see
+//! `common` for the harness). Log secrets and settings are tested in `logs.rs`.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::hash::{BuildHasher, Hasher};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use ojek_store::*;
 use sqlx::Connection;
 
-// ---- harness
-
-/// A store on a database of its own, removed when dropped.
-struct TestDb {
-    store: Store,
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    _pg: Option<PgDatabase>,
-}
-
-impl TestDb {
-    async fn sqlite() -> TestDb {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let url = format!("sqlite://{}", dir.path().join("ojek.db").display());
-        let store = Store::open(&url).await.expect("open SQLite store");
-        assert_eq!(store.kind(), DbKind::Sqlite);
-        TestDb {
-            store,
-            url,
-            _dir: Some(dir),
-            _pg: None,
-        }
-    }
-
-    /// `None` (after a note) when no PostgreSQL server is configured outside CI.
-    async fn postgres() -> Option<TestDb> {
-        let Some(admin_url) = std::env::var("OJEK_TEST_POSTGRES_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        else {
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "OJEK_TEST_POSTGRES_URL is not set under CI: start a server first with \
-                     `eval \"$(bash scripts/postgres.sh start)\"`"
-                );
-            }
-            eprintln!(
-                "skipped: OJEK_TEST_POSTGRES_URL is not set (eval \"$(bash scripts/postgres.sh start)\")"
-            );
-            return None;
-        };
-        let pg = PgDatabase::create(&admin_url).await;
-        let url = pg.url.clone();
-        let store = Store::open(&url).await.expect("open PostgreSQL store");
-        assert_eq!(store.kind(), DbKind::Postgres);
-        Some(TestDb {
-            store,
-            url,
-            _dir: None,
-            _pg: Some(pg),
-        })
-    }
-
-    async fn reopen(&self) -> Store {
-        Store::open(&self.url).await.expect("reopen the store")
-    }
-}
-
-/// A database `ojek_test_<random>` on the test server, dropped (with its connections) on drop.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    async fn create(admin_url: &str) -> PgDatabase {
-        let random = std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish();
-        let name = format!("ojek_test_{random:016x}");
-        let mut admin = sqlx::PgConnection::connect(admin_url)
-            .await
-            .unwrap_or_else(|e| panic!("connect to OJEK_TEST_POSTGRES_URL: {e}"));
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create the test database");
-        admin.close().await.ok();
-        PgDatabase {
-            admin_url: admin_url.to_owned(),
-            url: with_database(admin_url, &name),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread with
-        // a runtime of its own.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await?;
-                admin.close().await?;
-                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-            })
-        })
-        .join();
-        if let Ok(Err(e)) = dropped {
-            eprintln!("could not drop test database {}: {e}", self.name);
-        }
-    }
-}
-
-/// `postgres://u:p@h:5432/admin?x=y` with the database replaced by `db`.
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{db}{query}", &base[..host_end])
-}
+mod common;
+use common::*;
 
 #[test]
 fn test_urls_name_the_new_database() {
@@ -146,31 +21,6 @@ fn test_urls_name_the_new_database() {
         with_database("postgresql://h/x?sslmode=disable", "t"),
         "postgresql://h/t?sslmode=disable"
     );
-}
-
-/// Declares each scenario twice: `sqlite::<name>` and `postgres::<name>`.
-macro_rules! scenarios {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let db = super::TestDb::sqlite().await;
-                    super::$name(&db).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(db) = super::TestDb::postgres().await else { return };
-                    super::$name(&db).await;
-                    db.store.close().await;
-                }
-            )*
-        }
-    };
 }
 
 scenarios!(
@@ -199,71 +49,6 @@ scenarios!(
     deployments_survive_app_deletion,
     deployments_migration_applies_on_top_of_0001,
 );
-
-// ---- fixtures
-
-fn actor(user: &User) -> Actor {
-    Actor {
-        user_id: Some(user.id),
-        name: user.username.clone(),
-        via: "ui".into(),
-    }
-}
-
-fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-    i64::try_from(since.expect("clock after 1970").as_millis()).expect("ms fit i64")
-}
-
-fn manifest(app: &str, team: &str, note: &str) -> String {
-    format!("apiVersion: ojek/v1\nmetadata:\n  name: {app}\n  team: {team}\n# {note}\n")
-}
-
-fn new_revision(app: &str, team: &Team, note: &str) -> NewRevision {
-    NewRevision {
-        app: app.into(),
-        team_id: team.id,
-        description: format!("{app} service"),
-        manifest: manifest(app, &team.name, note),
-        files: BTreeMap::from([("config/app.toml".to_owned(), format!("note = \"{note}\"\n"))]),
-        message: note.into(),
-        expected_team_id: None,
-    }
-}
-
-async fn user(store: &Store, name: &str) -> User {
-    store
-        .create_user(
-            name,
-            &name.to_uppercase(),
-            &format!("hash-of-{name}"),
-            false,
-            &Actor::system(),
-        )
-        .await
-        .expect("create user")
-}
-
-async fn team(store: &Store, name: &str) -> Team {
-    store
-        .create_team(name, &Actor::system())
-        .await
-        .expect("create team")
-}
-
-async fn all_audit(store: &Store) -> Vec<AuditEntry> {
-    store
-        .audit(&AuditFilter {
-            limit: 500,
-            ..Default::default()
-        })
-        .await
-        .expect("audit")
-}
-
-fn json(text: &Option<String>) -> serde_json::Value {
-    serde_json::from_str(text.as_deref().expect("JSON state present")).expect("JSON state parses")
-}
 
 // ---- scenarios
 
@@ -298,20 +83,6 @@ async fn migrations_are_idempotent(db: &TestDb) {
             store.close().await;
         }
     }
-}
-
-/// `join_all` for a handful of futures, without a futures dependency.
-async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await.expect("task"));
-    }
-    out
 }
 
 async fn users(db: &TestDb) {
@@ -2326,7 +2097,7 @@ async fn deployments_migration_applies_on_top_of_0001(db: &TestDb) {
         .fetch_all(&mut conn)
         .await
         .expect("applied migrations");
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3], "every later migration applied on top");
     conn.close().await.ok();
     again.close().await;
 }

@@ -37,7 +37,17 @@ pub use view::{code_block, diff_view, time_ago, utc};
 /// UI routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/apps") }))
+        .route(
+            "/",
+            get(|headers: HeaderMap| async move {
+                // Elasticsearch clients probe `/` before shipping.
+                if crate::logs::ingest::wants_elastic(&headers) {
+                    crate::logs::ingest::elastic_root()
+                } else {
+                    Redirect::to("/apps").into_response()
+                }
+            }),
+        )
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/apps", get(apps::list))
