@@ -5,6 +5,7 @@
  * Form tab (built from /ui/form/from-yaml, written back through /ui/form/apply), the live
  * preview of both targets (/api/preview), click-to-explain (/api/explain), the problems list
  * and the save shortcuts. Saving itself is the form's plain POST, so it works without us.
+ * The logs page (#log-tail): live tail over Server-Sent Events.
  *
  * The Content-Security-Policy allows no inline script or style: page data comes from data-*
  * attributes, and everything is built with DOM calls and textContent (never innerHTML). */
@@ -93,6 +94,43 @@ document.addEventListener('submit', (e) => {
 
 const editorForm = $('form#editor');
 if (editorForm) initEditor(editorForm);
+
+const tailSection = $('#log-tail');
+if (tailSection) initTail(tailSection);
+
+/** Live tail on the logs page: the page's Server-Sent Events feed (`records` events, each a
+ * JSON array), newest rows on top, at most 500 kept. Text goes in with textContent only. */
+function initTail(section) {
+  const rows = $('#log-tail-rows', section);
+  const status = $('#log-tail-status', section);
+  const setStatus = (cls, text) => {
+    status.className = `status ${cls}`;
+    status.textContent = text;
+  };
+  const source = new EventSource(section.dataset.url);
+  source.addEventListener('open', () => setStatus('ok', 'live'));
+  source.addEventListener('error', () => setStatus('error', 'reconnecting'));
+  source.addEventListener('lagged', (e) => setStatus('warning', `skipped ${e.data} batches (too fast)`));
+  source.addEventListener('records', (e) => {
+    let records;
+    try {
+      records = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    for (const r of records) {
+      const time = new Date(r.timestamp).toISOString().replace('T', ' ').slice(0, 23);
+      const row = h('tr', { class: 'log-row', 'data-level': r.level || null },
+        h('td', { class: 'nowrap log-time' }, time),
+        h('td', { class: 'nowrap' }, `${r.app} · ${r.env}`),
+        h('td', {}, r.level ? h('span', { class: `log-level ${r.level}` }, r.level) : ''),
+        h('td', { class: 'log-message' }, h('pre', { class: 'log-full' }, r.message)));
+      rows.prepend(row);
+    }
+    while (rows.children.length > 500) rows.lastElementChild.remove();
+  });
+  window.addEventListener('beforeunload', () => source.close());
+}
 
 function initEditor(form) {
   const textarea = $('#manifest', form);

@@ -871,3 +871,120 @@ async fn an_app_is_planned_and_deployed_on_the_demo_cluster() {
     })
     .await;
 }
+
+/// The logs page: a query with its histogram and results, a click on a field value narrows
+/// the query, and live tail shows a line shipped after it was turned on.
+#[tokio::test]
+async fn logs_are_searched_narrowed_and_tailed() {
+    run("logs", |ui| async move {
+        use sha2::Digest as _;
+        let store = ui.state.store.clone();
+        let app = store.app("driver-location").await.expect("store").expect("demo app");
+        let secret = "browser-test-log-secret-0123456789abcdef";
+        store
+            .create_log_secret(
+                app.team_id,
+                Some("driver-location"),
+                "browser",
+                &sha2::Sha256::digest(secret.as_bytes()),
+                &ojek_store::Actor::system(),
+            )
+            .await
+            .expect("secret");
+        let produce = |lines: Value| {
+            let url = format!("{}/produce_batch", ui.base);
+            async move {
+                let resp = reqwest::Client::new()
+                    .post(url)
+                    .header("X-App-Secret", secret)
+                    .header("X-Ojek-Env", "staging")
+                    .json(&json!({ "items": lines }))
+                    .send()
+                    .await
+                    .expect("produce");
+                assert_eq!(resp.status().as_u16(), 200);
+            }
+        };
+        let lines: Vec<Value> = (0..30)
+            .map(|i| {
+                json!({
+                    "message": if i % 3 == 0 {
+                        format!("order {i} failed: <script>alert(1)</script> connection refused\n\tat Location.update(Location.java:42)")
+                    } else {
+                        format!("order {i} accepted")
+                    },
+                    "level": if i % 3 == 0 { "error" } else { "info" },
+                    "host": if i % 2 == 0 { "node-a" } else { "node-b" },
+                    "http": { "status": if i % 3 == 0 { 503 } else { 200 } },
+                })
+            })
+            .collect();
+        produce(Value::Array(lines)).await;
+        ui.state.logs.clone().expect("logs").store.flush().expect("flush");
+
+        ui.login("ana", DEMO_PASSWORD).await;
+        ui.wait_for_path("/apps").await;
+        ui.click("nav.mainnav a[href=\"/logs\"]").await;
+        ui.wait_for_path("/logs").await;
+        ui.el("#log-app").await.select_by_value("driver-location").await.expect("app");
+        ui.fill("#log-q", "refused").await;
+        ui.click("#log-run").await;
+        let rows = ui
+            .until(
+                "the results",
+                "return document.querySelectorAll('#log-results tbody tr').length;",
+                vec![],
+            )
+            .await;
+        assert_eq!(rows, json!(10));
+        let caption = ui.text("#log-histogram figcaption").await;
+        assert!(caption.starts_with("10 matching lines"), "{caption}");
+        // The message is text, never markup.
+        let html = ui.js("return document.querySelector('#log-results').innerHTML;", vec![]).await;
+        assert!(html.as_str().unwrap_or_default().contains("&lt;script&gt;"), "{html}");
+        ui.shot("logs-search").await;
+
+        // Expand a line and click its host: the query narrows to it.
+        ui.click("#log-results tbody tr:first-child details summary").await;
+        ui.click("#log-results tbody tr:first-child dl.log-fields a[href*='host']").await;
+        let q = ui
+            .until(
+                "the narrowed query",
+                "return location.search.includes('host') && document.querySelector('#log-q').value;",
+                vec![],
+            )
+            .await;
+        let q = q.as_str().unwrap_or_default().to_string();
+        assert!(q.starts_with("(refused) AND host:\"node-"), "{q}");
+        let narrowed = ui
+            .until("the narrowed results", "return document.querySelectorAll('#log-results tbody tr').length;", vec![])
+            .await;
+        assert_eq!(narrowed, json!(5));
+
+        // Live tail: a line shipped now appears without reloading.
+        ui.fill("#log-q", "level:error").await;
+        ui.click("#log-run").await;
+        ui.click("#log-tail-toggle").await;
+        ui.until(
+            "the tail to connect",
+            "const s = document.querySelector('#log-tail-status'); return s && s.textContent === 'live';",
+            vec![],
+        )
+        .await;
+        produce(json!([
+            { "message": "tail: payment gateway timeout", "level": "error" },
+            { "message": "tail: routine info", "level": "info" }
+        ]))
+        .await;
+        let tailed = ui
+            .until(
+                "the tailed line",
+                "const t = document.querySelector('#log-tail-rows'); return t && t.textContent.includes('payment gateway timeout') && t.textContent;",
+                vec![],
+            )
+            .await;
+        assert!(!tailed.as_str().unwrap_or_default().contains("routine info"), "the filter applies");
+        ui.shot("logs-tail").await;
+    })
+    .await;
+}

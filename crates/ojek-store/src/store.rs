@@ -970,6 +970,35 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Records something that changed nothing but must be audited (a log search): one entry
+    /// per team in `team_ids`, with `detail` as its "after".
+    pub async fn record_read(
+        &self,
+        actor: &Actor,
+        action: &str,
+        team_ids: &[i64],
+        target: &str,
+        detail: &serde_json::Value,
+    ) -> Result<()> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        for team_id in team_ids {
+            let a = Audit {
+                action,
+                team_id: Some(*team_id),
+                app: None,
+                target: target.to_string(),
+                before: None,
+                after: Some(detail.clone()),
+            };
+            append_audit(&mut tx, actor, now, a).await?;
+        }
+        tx.commit().await.map_err(map)?;
+        Ok(())
+    }
+}
+
 /// Appends an audit entry on `conn` (inside the mutation's transaction).
 async fn append_audit(conn: &mut AnyConnection, actor: &Actor, at: i64, a: Audit<'_>) -> Result<()> {
     sqlx::query(

@@ -44,6 +44,23 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{app}/rollback", post(deploy::rollback))
         .route("/apps/{app}/status", get(deploy::status))
         .route("/apps/{app}/live", get(deploy::live))
+        .route(
+            "/logs/settings",
+            get(crate::logs::admin::settings).put(crate::logs::admin::put_settings),
+        )
+        .route(
+            "/logs/secrets",
+            get(crate::logs::admin::secrets).post(crate::logs::admin::create_secret),
+        )
+        .route("/logs/secrets/{id}", delete(crate::logs::admin::revoke_secret))
+        .route(
+            "/logs/secrets/{id}/rotate",
+            post(crate::logs::admin::rotate_secret),
+        )
+        .route("/logs/search", get(crate::logs::search::search))
+        .route("/logs/histogram", get(crate::logs::search::histogram))
+        .route("/logs/top", get(crate::logs::search::top))
+        .route("/logs/tail", get(crate::logs::search::tail))
         .route("/validate", post(render::validate))
         .route("/render", post(render::render))
         .route("/explain", post(render::explain))

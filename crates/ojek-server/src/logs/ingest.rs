@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         // Clients use either method (the Python client PUTs).
         .route("/_bulk", post(bulk).put(bulk))
         .route("/{index}/_bulk", post(bulk_index).put(bulk_index))
+        .route("/v1/logs", post(super::otlp::export))
         .route("/_license", get(license))
         .route("/_xpack", get(xpack))
         .route("/_nodes", get(nodes))
@@ -56,15 +57,15 @@ pub fn routes() -> Router<AppState> {
 /// A refusal: status, machine code and a sentence; Elasticsearch-shaped for the ES endpoints.
 #[derive(Debug)]
 pub struct IngestError {
-    status: StatusCode,
+    pub(super) status: StatusCode,
     code: &'static str,
-    message: String,
-    retry_after: Option<u64>,
+    pub(super) message: String,
+    pub(super) retry_after: Option<u64>,
     elastic: bool,
 }
 
 impl IngestError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> IngestError {
+    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> IngestError {
         IngestError {
             status,
             code,
@@ -74,7 +75,7 @@ impl IngestError {
         }
     }
 
-    fn bad(message: impl Into<String>) -> IngestError {
+    pub(super) fn bad(message: impl Into<String>) -> IngestError {
         IngestError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
@@ -109,7 +110,7 @@ impl IntoResponse for IngestError {
     }
 }
 
-type IngestResult<T> = Result<T, IngestError>;
+pub(super) type IngestResult<T> = Result<T, IngestError>;
 
 fn logs(state: &AppState) -> IngestResult<&Arc<Logs>> {
     state.logs.as_ref().ok_or_else(|| {
@@ -122,16 +123,20 @@ fn logs(state: &AppState) -> IngestResult<&Arc<Logs>> {
 }
 
 /// Who is producing: the app (and its team) the secret allows.
-struct Producer {
-    app: AppSummary,
+pub(super) struct Producer {
+    pub(super) app: AppSummary,
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
 /// The producer of a request from a secret, and the app named (for team secrets).
-async fn producer(state: &AppState, secret: &str, app_name: Option<&str>) -> IngestResult<Producer> {
+pub(super) async fn producer(
+    state: &AppState,
+    secret: &str,
+    app_name: Option<&str>,
+) -> IngestResult<Producer> {
     let unknown = || {
         IngestError::new(
             StatusCode::UNAUTHORIZED,
@@ -178,7 +183,7 @@ async fn producer(state: &AppState, secret: &str, app_name: Option<&str>) -> Ing
     }
 }
 
-fn store_error(e: StoreError) -> IngestError {
+pub(super) fn store_error(e: StoreError) -> IngestError {
     match e {
         StoreError::Unavailable(m) => {
             IngestError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", m)
@@ -188,7 +193,7 @@ fn store_error(e: StoreError) -> IngestError {
 }
 
 /// The body, gunzipped when the request says so (bounded: a gzip bomb is a 413).
-fn body_bytes(headers: &HeaderMap, body: Bytes) -> IngestResult<Vec<u8>> {
+pub(super) fn body_bytes(headers: &HeaderMap, body: Bytes) -> IngestResult<Vec<u8>> {
     let gzip = header_str(headers, header::CONTENT_ENCODING.as_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("gzip"));
     if !gzip {
@@ -249,7 +254,7 @@ fn environment_of(
 
 /// Rate limit, level filter, then the write-ahead log: answers once durable. Returns how
 /// many lines were stored and how many the level filter dropped.
-async fn store(
+pub(super) async fn store(
     state: &AppState,
     producer: &Producer,
     lines: Vec<Map<String, Value>>,

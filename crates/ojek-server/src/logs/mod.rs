@@ -11,7 +11,11 @@ use ojek_logs::Record;
 use ojek_logstore::store::LogStore;
 use tokio::sync::broadcast;
 
+pub mod admin;
 pub mod ingest;
+pub mod otlp;
+pub mod retention;
+pub mod search;
 
 /// The logs part of the server state.
 pub struct Logs {

@@ -28,6 +28,7 @@ mod editor;
 mod form_api;
 mod history;
 mod login;
+mod logs;
 mod platform;
 mod settings;
 mod view;
@@ -61,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{app}/rollback", post(deploy::rollback))
         .route("/apps/{app}/deployments/{id}", get(deploy::deployment))
         .route("/audit", get(audit::audit))
+        .route("/logs", get(logs::logs_page))
         .route("/platform", get(platform::show).post(platform::save))
         .route("/settings", get(settings::page))
         .route("/settings/tokens", post(settings::create_token))
@@ -173,6 +175,8 @@ pub enum Nav {
     Apps,
     /// The audit log.
     Audit,
+    /// Logs.
+    Logs,
     /// The platform file and clusters.
     Platform,
     /// Teams, tokens, users.
@@ -224,6 +228,7 @@ fn page_with(
                 a.brand href="/apps" aria-label="ojek home" { span.brand-mark { "oj" } span.brand-name { "ojek" } }
                 nav.mainnav aria-label="Main" {
                     (link("/apps", "Apps", Nav::Apps))
+                    (link("/logs", "Logs", Nav::Logs))
                     (link("/audit", "Audit", Nav::Audit))
                     (link("/platform", "Platform", Nav::Platform))
                     (link("/settings", "Settings", Nav::Settings))
