@@ -193,8 +193,11 @@ impl Server {
 /// start, loads the demo when asked, and serves on `config.listen`.
 pub async fn start(config: Config) -> anyhow::Result<Server> {
     let state = bootstrap::prepare(config).await?;
-    if state.logs.is_some() {
+    if let Some(logs) = state.logs.clone() {
         logs::retention::spawn(state.clone());
+        if state.config.demo {
+            logs::demo::spawn(logs);
+        }
     }
     let demo_clusters = if state.config.demo {
         demo_clusters::start(&state.store, &state.config.data_dir).await?

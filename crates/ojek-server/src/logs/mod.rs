@@ -12,6 +12,7 @@ use ojek_logstore::store::LogStore;
 use tokio::sync::broadcast;
 
 pub mod admin;
+pub mod demo;
 pub mod ingest;
 pub mod otlp;
 pub mod retention;
