@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 both!(
     search_histogram_top_tail_and_access,
     retention_follows_the_settings,
-    settings_and_secrets_through_the_api
+    settings_and_secrets_through_the_api,
+    log_settings_pages
 );
 
 const SECRET: &str = "ojek-log-secret-for-search-tests-0123";
@@ -465,4 +466,98 @@ async fn settings_and_secrets_through_the_api(db: Db) {
         !audit.to_string().contains(&second),
         "secrets never reach the audit log"
     );
+}
+
+async fn form(client: &common::Client, path: &str, fields: &[(&str, &str)]) -> common::Resp {
+    let body = serde_urlencoded::to_string(fields).expect("form");
+    client
+        .raw(
+            reqwest::Method::POST,
+            path,
+            "application/x-www-form-urlencoded",
+            body,
+        )
+        .await
+}
+
+/// The log settings page: team admins set retention and create a producer secret (shown once,
+/// and it works); viewers only read.
+async fn log_settings_pages(db: Db) {
+    let Some(s) = common::server(db, false).await else {
+        return;
+    };
+    let team = s.team("fulfilment").await;
+    let (lead, viewer) = (s.user("lea", false).await, s.user("vic", false).await);
+    s.member(&team, &lead, Role::Admin).await;
+    s.member(&team, &viewer, Role::Viewer).await;
+    let (lead, viewer) = (s.session(&lead).await, s.session(&viewer).await);
+    let manifest = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/driver-location.yaml"
+    ))
+    .expect("example");
+    lead.post("/api/apps", &json!({ "manifest": manifest, "message": "first" }))
+        .await
+        .expect(201);
+
+    let page = lead.get("/settings/logs").await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.text);
+    assert!(page.text.contains("30 days"), "the default retention");
+    let created = form(
+        &lead,
+        "/settings/logs/fulfilment/secrets",
+        &[("name", "fluent-bit"), ("app", "driver-location")],
+    )
+    .await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.text);
+    let start = created
+        .text
+        .find("value=\"ojek_log_")
+        .expect("the secret is shown")
+        + 7;
+    let end = created.text[start..].find('"').expect("end") + start;
+    let secret = created.text[start..end].to_string();
+    assert_eq!(produce_with(&s, &secret).await, 200, "the new secret works");
+    let page = lead.get("/settings/logs").await;
+    assert!(
+        page.text.contains("fluent-bit") && !page.text.contains(&secret),
+        "listed, never shown again"
+    );
+
+    let saved = form(
+        &lead,
+        "/settings/logs/fulfilment/settings",
+        &[
+            ("retention_days", "7"),
+            ("rate_limit", ""),
+            ("level_filter", "warn"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status.as_u16(), 303, "{}", saved.text);
+    let page = viewer.get("/settings/logs").await;
+    assert!(
+        page.text.contains("7 days") && page.text.contains("keep warn and above"),
+        "{}",
+        page.text
+    );
+    assert!(
+        !page.text.contains("Create a producer secret"),
+        "viewers only read"
+    );
+    let refused = form(
+        &viewer,
+        "/settings/logs/fulfilment/settings",
+        &[("retention_days", "1")],
+    )
+    .await;
+    assert_eq!(refused.status.as_u16(), 403, "{}", refused.text);
+    let bad = form(
+        &lead,
+        "/settings/logs/fulfilment/settings",
+        &[("retention_days", "many")],
+    )
+    .await;
+    assert_eq!(bad.status.as_u16(), 400, "{}", bad.text);
+    assert!(bad.text.contains("Nothing was changed"), "{}", bad.text);
 }

@@ -27,6 +27,7 @@ mod deploy;
 mod editor;
 mod form_api;
 mod history;
+mod log_settings;
 mod login;
 mod logs;
 mod platform;
@@ -78,6 +79,17 @@ pub fn routes() -> Router<AppState> {
             post(settings::remove_member),
         )
         .route("/settings/users", post(settings::create_user))
+        .route("/settings/logs", get(log_settings::show))
+        .route("/settings/logs/{team}/settings", post(log_settings::save_settings))
+        .route("/settings/logs/{team}/secrets", post(log_settings::create_secret))
+        .route(
+            "/settings/logs/{team}/secrets/{id}/rotate",
+            post(log_settings::rotate_secret),
+        )
+        .route(
+            "/settings/logs/{team}/secrets/{id}/revoke",
+            post(log_settings::revoke_secret),
+        )
         .route("/ui/form/from-yaml", post(form_api::from_yaml))
         .route("/ui/form/apply", post(form_api::apply))
         .route("/static/{file}", get(static_file))

@@ -85,7 +85,7 @@ async fn body(state: &AppState, p: &Principal, notice: Option<Markup>) -> ApiRes
         div.page-head { h1 { "Settings" } }
         @if let Some(n) = notice { (n) }
         nav.toc aria-label="Sections" {
-            a href="#teams" { "Your teams" } a href="#tokens" { "API tokens" }
+            a href="#teams" { "Your teams" } a href="#tokens" { "API tokens" } a href="/settings/logs" { "Log settings" }
             @if !admin_teams.is_empty() { a href="#members" { "Team members" } }
             @if p.is_platform_admin() { a href="#admin" { "Users and teams" } }
         }
