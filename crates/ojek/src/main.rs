@@ -4,6 +4,7 @@ mod client_cmd;
 mod client_deploy;
 mod deploy_cmd;
 mod files;
+mod logs_cmd;
 mod render_cmd;
 mod up_cmd;
 mod validate_cmd;
@@ -100,6 +101,8 @@ enum Command {
         #[command(subcommand)]
         command: client_cmd::AppsCommand,
     },
+    /// Read the logs an ojek server keeps: search, tail, histogram, top.
+    Logs(logs_cmd::LogsArgs),
     /// Print the JSON Schema of the app manifest (or the platform file), for editor completion.
     Schema {
         /// Which schema.
@@ -193,6 +196,7 @@ fn main() -> ExitCode {
         }
         Command::Up(args) => up_cmd::run(args),
         Command::Apps { server, command } => client_cmd::run(&server, command),
+        Command::Logs(args) => logs_cmd::run(args),
         Command::Schema { kind } => {
             let schema = match kind {
                 SchemaKind::App => ojek_core::spec::schema::app_schema(),
