@@ -191,11 +191,26 @@ mod tests {
                 line(&mut rng, app, kind, ENVS[i % 2], 1_795_000_000_000 + i as i64)
             })
             .collect();
-        assert!(lines.iter().any(|r| r.level.as_deref() == Some("error") && r.message.contains("\n\tat ")));
+        assert!(
+            lines
+                .iter()
+                .any(|r| r.level.as_deref() == Some("error") && r.message.contains("\n\tat "))
+        );
         assert!(lines.iter().any(|r| r.message.contains("Traceback")));
-        assert!(lines.iter().any(|r| r.attrs.get("http").is_some_and(|h| h["status"] == 503)));
-        assert!(lines.iter().all(|r| !r.app.is_empty() && ENVS.contains(&r.env.as_str())));
-        let errors = lines.iter().filter(|r| r.level.as_deref() == Some("error")).count();
+        assert!(
+            lines
+                .iter()
+                .any(|r| r.attrs.get("http").is_some_and(|h| h["status"] == 503))
+        );
+        assert!(
+            lines
+                .iter()
+                .all(|r| !r.app.is_empty() && ENVS.contains(&r.env.as_str()))
+        );
+        let errors = lines
+            .iter()
+            .filter(|r| r.level.as_deref() == Some("error"))
+            .count();
         assert!(errors > 20 && errors < 400, "errors are a minority: {errors}");
     }
 }

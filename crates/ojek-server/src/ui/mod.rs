@@ -80,7 +80,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/settings/users", post(settings::create_user))
         .route("/settings/logs", get(log_settings::show))
-        .route("/settings/logs/{team}/settings", post(log_settings::save_settings))
+        .route(
+            "/settings/logs/{team}/settings",
+            post(log_settings::save_settings),
+        )
         .route("/settings/logs/{team}/secrets", post(log_settings::create_secret))
         .route(
             "/settings/logs/{team}/secrets/{id}/rotate",
