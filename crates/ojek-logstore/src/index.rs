@@ -441,8 +441,38 @@ impl LogIndex {
             (Occur::Must, Box::new(range)),
         ]));
         let partitions = self.lock();
+        let selected = Self::selected(&partitions, req);
         let mut found: Vec<(u64, Record)> = Vec::new();
-        for (_, partition) in Self::selected(&partitions, req) {
+        if exact {
+            // Keys first from every partition (fast field only), then the stored records of
+            // the page alone.
+            let mut keys: Vec<(u64, usize, DocAddress)> = Vec::new();
+            let mut searchers = Vec::with_capacity(selected.len());
+            for (i, (_, partition)) in selected.iter().enumerate() {
+                let searcher = partition.reader.searcher();
+                let top: Vec<(u64, DocAddress)> = searcher
+                    .search(
+                        &full,
+                        &TopDocs::with_limit(limit + 1).order_by_u64_field("key", Order::Desc),
+                    )
+                    .map_err(partition.tantivy())?;
+                keys.extend(top.into_iter().map(|(k, a)| (k, i, a)));
+                searchers.push(searcher);
+            }
+            keys.sort_by_key(|k| std::cmp::Reverse(k.0));
+            let more = keys.len() > limit;
+            keys.truncate(limit);
+            for (key, i, address) in keys {
+                let record = self.stored(&searchers[i], address, selected[i].1)?;
+                found.push((key, record));
+            }
+            let next_cursor = if more { found.last().map(|(k, _)| *k) } else { None };
+            return Ok(Page {
+                records: found.into_iter().map(|(_, r)| r).collect(),
+                next_cursor,
+            });
+        }
+        for (_, partition) in selected {
             let searcher = partition.reader.searcher();
             // Inexact translations are checked record by record, so ask for more.
             let mut want = limit + 1;
@@ -457,11 +487,11 @@ impl LogIndex {
                 let mut matched = Vec::new();
                 for (key, address) in &top {
                     let record = self.stored(&searcher, *address, partition)?;
-                    if exact || query::evaluate(&req.query, &record) {
+                    if query::evaluate(&req.query, &record) {
                         matched.push((*key, record));
                     }
                 }
-                if exact || matched.len() > limit || exhausted {
+                if matched.len() > limit || exhausted {
                     found.extend(matched);
                     break;
                 }
