@@ -20,10 +20,10 @@ pub struct ServerArgs {
         global = true,
         default_value = "http://127.0.0.1:8080"
     )]
-    server: String,
+    pub(crate) server: String,
     /// API token (create one under Settings in the web UI).
     #[arg(long, env = "OJEK_TOKEN", global = true, hide_env_values = true)]
-    token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 /// `ojek apps` subcommands.

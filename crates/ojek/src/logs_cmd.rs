@@ -12,28 +12,12 @@ use anyhow::{Context, Result, bail};
 use ojek_logs::Record;
 use serde_json::Value;
 
-use crate::client_cmd::urlencode;
+use crate::client_cmd::{ServerArgs, urlencode};
 
 /// The most records the server returns in one page.
 const MAX_PAGE: usize = 1_000;
 /// How long a search, histogram or top request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Where the server is: the same flags and variables as `ojek apps`.
-#[derive(clap::Args)]
-pub struct ServerArgs {
-    /// The ojek server's URL.
-    #[arg(
-        long,
-        env = "OJEK_SERVER",
-        global = true,
-        default_value = "http://127.0.0.1:8080"
-    )]
-    server: String,
-    /// API token (create one under Settings in the web UI).
-    #[arg(long, env = "OJEK_TOKEN", global = true, hide_env_values = true)]
-    token: Option<String>,
-}
 
 /// `ojek logs`: the server and what to do.
 #[derive(clap::Args)]
