@@ -505,3 +505,12 @@ fn parse_uses_the_clock_for_relative_times() {
     };
     assert!(ms > NOV_25 - 10 * 365 * DAY, "a recent time: {ms}");
 }
+
+/// Found by the round-trip property: a level that normalises to nothing prints as `""` and
+/// must parse back to the same tree.
+#[test]
+fn an_empty_level_value_prints_back_to_itself() {
+    let parsed = ojek_logs::parse("level:\\ ").expect("parses");
+    let printed = parsed.to_string();
+    assert_eq!(ojek_logs::parse(&printed).expect("parses back"), parsed, "{printed}");
+}

@@ -539,7 +539,9 @@ impl Parser {
             FieldKind::Level => (field.name.clone(), normalise_level(&text)),
             _ => (field.name.clone(), text),
         };
-        Ok(if quoted {
+        // A value that normalises to nothing (`level:\ `) can only be written quoted (`""`):
+        // keep it a phrase so that the query prints back to itself.
+        Ok(if quoted || text.is_empty() {
             Query::Phrase {
                 field: field_name,
                 text,
