@@ -512,5 +512,9 @@ fn parse_uses_the_clock_for_relative_times() {
 fn an_empty_level_value_prints_back_to_itself() {
     let parsed = ojek_logs::parse("level:\\ ").expect("parses");
     let printed = parsed.to_string();
-    assert_eq!(ojek_logs::parse(&printed).expect("parses back"), parsed, "{printed}");
+    assert_eq!(
+        ojek_logs::parse(&printed).expect("parses back"),
+        parsed,
+        "{printed}"
+    );
 }
