@@ -189,31 +189,9 @@ pub async fn plan(
 /// revision}`; 503 when the cluster cannot be reached, 502 when it fails otherwise.
 pub(crate) async fn plan_of(prepared: &Prepared, env: &str) -> ApiResult<Value> {
     let subject = subject(prepared, env);
-    let planned = tokio::time::timeout(
-        PLAN_TIMEOUT,
-        deploy::plan(&prepared.cluster, &prepared.rendered, &subject),
-    )
-    .await
-    .map_err(|_| {
-        ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "cluster_timeout",
-            format!(
-                "{} did not answer within {} s",
-                prepared.cluster.name(),
-                PLAN_TIMEOUT.as_secs()
-            ),
-        )
-    })?;
-    let mut body = planned.map_err(|e| match e {
-        PlanError::Unreachable(m) => unreachable(m),
-        PlanError::Failed(m) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster_error", m),
-    })?;
+    let planned = deploy::plan(&prepared.cluster, &prepared.rendered, &subject);
+    let mut body = ask_cluster(prepared, env, PLAN_TIMEOUT, planned).await?;
     if let Some(o) = body.as_object_mut() {
-        o.insert("target".into(), json!(prepared.cluster.target()));
-        o.insert("cluster".into(), json!(prepared.cluster.name()));
-        o.insert("environment".into(), json!(env));
-        o.insert("revision".into(), json!(prepared.revision));
         o.insert("platformVersion".into(), json!(prepared.platform_version));
     }
     Ok(body)
@@ -517,23 +495,31 @@ pub(crate) async fn live_of(state: &AppState, p: &Principal, name: &str, env: &s
         .map(|d| d.revision);
     let prepared = prepare(state, p, &app.name, env, ran, Role::Viewer).await?;
     let subject = subject(&prepared, env);
-    let found = tokio::time::timeout(
-        LIVE_TIMEOUT,
-        deploy::live(&prepared.cluster, &prepared.rendered, &subject),
-    )
-    .await
-    .map_err(|_| {
+    let found = deploy::live(&prepared.cluster, &prepared.rendered, &subject);
+    ask_cluster(&prepared, env, LIVE_TIMEOUT, found).await
+}
+
+/// Waits at most `limit` for a read-only cluster call (a plan, a live status) and answers with
+/// its JSON and where it came from: 504 when the cluster does not answer in time, 503 when it
+/// cannot be reached, 502 when it fails otherwise.
+async fn ask_cluster(
+    prepared: &Prepared,
+    env: &str,
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<Value, PlanError>>,
+) -> ApiResult<Value> {
+    let answered = tokio::time::timeout(limit, call).await.map_err(|_| {
         ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
             "cluster_timeout",
             format!(
                 "{} did not answer within {} s",
                 prepared.cluster.name(),
-                LIVE_TIMEOUT.as_secs()
+                limit.as_secs()
             ),
         )
     })?;
-    let mut body = found.map_err(|e| match e {
+    let mut body = answered.map_err(|e| match e {
         PlanError::Unreachable(m) => unreachable(m),
         PlanError::Failed(m) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster_error", m),
     })?;
