@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install what the tests need: Debian packages (PostgreSQL server, Chromium and ChromeDriver
-# for the browser tests) and the Python packages of the test validators
-# (tools/validate/requirements.txt). Idempotent: a fast no-op when everything is installed.
+# for the browser tests), `s3s-fs` (an S3-compatible server over a directory, for the log
+# archive test crates/ojek-server/tests/logs_archive.rs) and the Python packages of the test
+# validators (tools/validate/requirements.txt). Idempotent: a fast no-op when everything is
+# installed.
 #
 # Environment: PYTHON (default python3).
 set -euo pipefail
@@ -22,6 +24,14 @@ if ((${#need_deb[@]})); then
         apt-get update -q >&2
         apt-get install -y -q "${need_deb[@]}" >&2
     fi
+fi
+
+# s3s-fs: built from source by cargo (about 2 minutes on 2 cores), only when missing. The test
+# also looks in cargo's own bin directory, which may not be on the PATH.
+s3s_fs_bin="${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs"
+if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$s3s_fs_bin" ]; then
+    echo "install-test-deps: installing s3s-fs (cargo install, about 2 minutes)" >&2
+    cargo install s3s-fs@0.14.1 --locked --features binary --quiet >&2
 fi
 
 if ! command -v "$python" >/dev/null 2>&1; then

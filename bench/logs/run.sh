@@ -11,8 +11,9 @@
 # per query and engine before stopping early, at least 3 runs; default 20), PRODUCERS (ingest
 # threads; default 2), STAGES_MB (the stage breakdown's sample; default 64, 0 to skip),
 # CLIENT_CORE (where the HTTP clients run; default 1), CLIENTS (HTTP clients; default 4),
-# SKIP=http,stages,rg,sqlite (any of them). The generated data is kept and reused; the stores
-# and the database are built anew each run.
+# SKIP=ingest,http,stages,queries,rg,sqlite (any of them; skipping ingest reuses the store of
+# an earlier run). The generated data is kept and reused; the stores and the database are built
+# anew each run. RESULTS=FILE appends to FILE instead of starting <SIZE>/results.jsonl afresh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -28,7 +29,7 @@ client_core="${CLIENT_CORE:-1}"
 clients="${CLIENTS:-4}"
 skip=",${SKIP:-},"
 pin=(taskset -c "$core")
-results="$work/results.jsonl"
+results="${RESULTS:-$work/results.jsonl}"
 
 if ! command -v rg >/dev/null && [[ "$skip" != *,rg,* ]]; then
     echo "ripgrep is missing: apt-get install ripgrep (or cargo install ripgrep --locked), or SKIP=rg" >&2
@@ -41,7 +42,7 @@ if [[ "$skip" != *,http,* ]]; then
 fi
 bin=target/release/examples
 mkdir -p "$work"
-: >"$results"
+[ -n "${RESULTS:-}" ] || : >"$results"
 
 if [ ! -f "$work/data/manifest.json" ]; then
     echo "== generating $size into $work/data" >&2
@@ -56,9 +57,11 @@ fi
 python3 bench/logs/baselines.py resolve --data "$work/data" --queries bench/logs/queries.json \
     --out "$work/queries.json" >>"$results"
 
-echo "== ojek ingest (pinned to core $core, $producers producers)" >&2
-"${pin[@]}" "$bin/logbench" ingest --data "$work/data" --store "$work/store" --producers "$producers" \
-    | tee -a "$results" >&2
+if [[ "$skip" != *,ingest,* ]]; then
+    echo "== ojek ingest (pinned to core $core, $producers producers)" >&2
+    "${pin[@]}" "$bin/logbench" ingest --data "$work/data" --store "$work/store" --producers "$producers" \
+        | tee -a "$results" >&2
+fi
 
 if [[ "$skip" != *,http,* ]]; then
     echo "== ojek ingest over HTTP (server pinned to core $core, $clients clients on core $client_core)" >&2
@@ -96,9 +99,11 @@ if [[ "$skip" != *,stages,* && "$stages_mb" != 0 ]]; then
     rm -rf "$work/scratch"
 fi
 
-echo "== ojek queries" >&2
-"${pin[@]}" "$bin/logbench" query --store "$work/store" --queries "$work/queries.json" \
-    --runs "$runs" --budget-secs "$budget" | tee -a "$results" >&2
+if [[ "$skip" != *,queries,* ]]; then
+    echo "== ojek queries" >&2
+    "${pin[@]}" "$bin/logbench" query --store "$work/store" --queries "$work/queries.json" \
+        --runs "$runs" --budget-secs "$budget" | tee -a "$results" >&2
+fi
 
 if [[ "$skip" != *,rg,* ]]; then
     echo "== ripgrep $(rg --version | head -1)" >&2

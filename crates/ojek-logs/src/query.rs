@@ -20,7 +20,7 @@ mod evaluate;
 mod parse;
 
 pub use crate::tokens::{MAX_TOKEN_BYTES, positioned_tokens, tokens};
-pub use evaluate::evaluate;
+pub use evaluate::{evaluate, range_number};
 pub use parse::{parse, parse_at};
 
 use serde::Serialize;

@@ -44,6 +44,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const DAY_MS: i64 = 86_400_000;
 
 fn main() {
+    // As `ojek up` does (see its doc).
+    ojek_logstore::prefer_small_pages();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ingest") => ingest(&Args::new(&args[1..])),

@@ -1,7 +1,14 @@
-//! The log index: Tantivy, one index per stream (app and environment) and UTC day, under
-//! `<dir>/<app>/<env>/<YYYY-MM-DD>/`. Retention drops whole partitions.
+//! The log index: Tantivy, one index per UTC day for every stream, under `<dir>/<YYYY-MM-DD>/`,
+//! with the stream (app and environment) as an exact field. A *partition* is one stream's
+//! records of one day: retention deletes a partition's records from its day (and the day's
+//! directory once no stream is left in it), and the archive exports one.
 //!
-//! Fields: `key` (u64, fast: the time in milliseconds shifted left by [`TIE_BITS`] plus a
+//! One index per day rather than per stream and day: a writer (its threads and memory budget)
+//! and a set of segments per day, whatever the number of apps, and words common to every
+//! stream go into one term dictionary per segment instead of one per stream (in the logs
+//! benchmark, 18 streams: see `bench/logs/README.md`).
+//!
+//! Fields: `stream` (exact, `<app>/<env>`), `key` (u64, fast: the time in milliseconds shifted left by [`TIE_BITS`] plus a
 //! tie-breaker, so that "newest first" is one fast-field order and a cursor is one number),
 //! `ts` (i64, fast), `level`, `host`, `pod`, `variant` (exact, fast), `revision` (i64),
 //! `message` (full text, positions, Tantivy's default tokenizer), `attrs` (JSON, exact values,
@@ -14,20 +21,20 @@
 use std::collections::BTreeMap;
 use std::ops::Bound as StdBound;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ojek_logs::query::{Bound, Query, RangeValue};
 use ojek_logs::{Record, query};
 use serde::Serialize;
 use serde_json::Value;
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query as TQuery, RangeQuery, RegexQuery,
     TermQuery,
 };
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, JsonObjectOptions, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions,
+    Field, IndexRecordOption, JsonObjectOptions, NumericOptions, OwnedValue, STORED, Schema,
+    TextFieldIndexing, TextOptions,
 };
 use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{
@@ -36,8 +43,14 @@ use tantivy::{
 
 /// Bits of `key` below the milliseconds: records of the same millisecond are ordered by them.
 pub const TIE_BITS: u32 = 21;
-/// Memory for one partition's writer.
-const WRITER_BYTES: usize = 32 * 1024 * 1024;
+/// Memory for each indexing thread of a day's writer.
+const WRITER_BYTES_PER_THREAD: usize = 48 * 1024 * 1024;
+/// A day's writer is closed (its memory given back) after this many commits without records.
+const IDLE_COMMITS: u32 = 12;
+/// Attribute strings longer than this many bytes (stack traces, dumps) are stored but not
+/// indexed as exact values: as terms they would be as large as they are unique. A query for
+/// such a value checks stored records.
+pub const MAX_INDEXED_VALUE: usize = 256;
 /// Days are UTC days of this many milliseconds.
 const DAY_MS: i64 = 86_400_000;
 
@@ -108,6 +121,7 @@ fn parse_day(name: &str) -> Option<i64> {
 /// The schema's fields.
 #[derive(Clone, Copy)]
 struct Fields {
+    stream: Field,
     key: Field,
     ts: Field,
     level: Field,
@@ -117,53 +131,84 @@ struct Fields {
     revision: Field,
     message: Field,
     attrs: Field,
+    nums: Field,
     doc: Field,
 }
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let exact = STRING | FAST;
-    let text = TextOptions::default().set_indexing_options(
+    // Nothing is scored (results are ordered by time), so no field keeps field norms.
+    let indexing = |tokenizer: &str, record: IndexRecordOption| {
         TextFieldIndexing::default()
-            .set_tokenizer("default")
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-    );
+            .set_tokenizer(tokenizer)
+            .set_index_option(record)
+            .set_fieldnorms(false)
+    };
+    let exact = TextOptions::default().set_indexing_options(indexing("raw", IndexRecordOption::Basic));
+    let text = TextOptions::default()
+        .set_indexing_options(indexing("default", IndexRecordOption::WithFreqsAndPositions));
     let attrs = JsonObjectOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer("raw")
-                .set_index_option(IndexRecordOption::Basic),
-        )
-        .set_fast(Some("raw"))
+        .set_indexing_options(indexing("raw", IndexRecordOption::Basic))
         .set_expand_dots_enabled();
     let fields = Fields {
-        key: b.add_u64_field("key", INDEXED | FAST),
-        ts: b.add_i64_field("ts", INDEXED | FAST),
+        stream: b.add_text_field("stream", exact.clone()),
+        key: b.add_u64_field("key", NumericOptions::default().set_indexed().set_fast()),
+        ts: b.add_i64_field("ts", NumericOptions::default().set_indexed().set_fast()),
         level: b.add_text_field("level", exact.clone()),
         host: b.add_text_field("host", exact.clone()),
         pod: b.add_text_field("pod", exact.clone()),
         variant: b.add_text_field("variant", exact),
-        revision: b.add_i64_field("revision", INDEXED | FAST),
+        revision: b.add_i64_field("revision", NumericOptions::default().set_indexed()),
         message: b.add_text_field("message", text),
         attrs: b.add_json_field("attrs", attrs),
+        nums: b.add_json_field(
+            "nums",
+            JsonObjectOptions::default()
+                .set_fast(None)
+                .set_expand_dots_enabled(),
+        ),
         doc: b.add_text_field("doc", STORED),
     };
     (b.build(), fields)
 }
 
-/// One open partition.
-struct Partition {
+/// One day's index. Searches use only `reader` and `streams`, so they never wait for a
+/// commit (which holds `state` while Tantivy writes its segments).
+struct Day {
     path: PathBuf,
     index: Index,
     reader: IndexReader,
+    state: Mutex<DayState>,
+    /// The streams with records here (committed or not).
+    streams: Mutex<BTreeMap<Stream, StreamStats>>,
+}
+
+/// A day's writing side.
+struct DayState {
     writer: Option<IndexWriter>,
     /// The highest write-ahead-log sequence number committed here.
     committed_seq: u64,
     /// The highest one added, committed or not.
     added_seq: u64,
+    /// Commits since a record was last added here.
+    idle_commits: u32,
+    /// Set when retention removed the day: a writer that still holds it must look again.
+    removed: bool,
 }
 
-impl Partition {
+impl Day {
+    fn state(&self) -> std::sync::MutexGuard<'_, DayState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn streams(&self) -> std::sync::MutexGuard<'_, BTreeMap<Stream, StreamStats>> {
+        self.streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn tantivy(&self) -> impl FnOnce(tantivy::TantivyError) -> IndexError + '_ {
         |source| IndexError::Tantivy {
             path: self.path.clone(),
@@ -172,12 +217,32 @@ impl Partition {
     }
 }
 
+/// A read-only view of one partition: see [`LogIndex::partition_snapshot`].
+pub(crate) struct PartitionSnapshot {
+    /// Over what the partition's day has committed.
+    pub searcher: tantivy::Searcher,
+    /// The partition's documents among the day's.
+    pub stream: TermQuery,
+    /// The sequence number committed in the day.
+    pub committed_seq: u64,
+}
+
+/// A stream's records in a day.
+#[derive(Debug, Clone, Copy, Default)]
+struct StreamStats {
+    /// How many (committed or not).
+    records: u64,
+    /// The highest write-ahead-log sequence number that added one (for records found on
+    /// disk at start: the day's committed one).
+    last_seq: u64,
+}
+
 /// The log index.
 pub struct LogIndex {
     dir: PathBuf,
     schema: Schema,
     fields: Fields,
-    partitions: Mutex<BTreeMap<PartitionKey, Partition>>,
+    days: Mutex<BTreeMap<i64, Arc<Day>>>,
 }
 
 /// What to search.
@@ -203,7 +268,7 @@ pub struct Page {
 }
 
 impl LogIndex {
-    /// Opens the index in `dir`, with every partition found there.
+    /// Opens the index in `dir`, with every day found there.
     pub fn open(dir: &Path) -> Result<LogIndex> {
         std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
             path: dir.to_path_buf(),
@@ -214,55 +279,41 @@ impl LogIndex {
             dir: dir.to_path_buf(),
             schema,
             fields,
-            partitions: Mutex::new(BTreeMap::new()),
+            days: Mutex::new(BTreeMap::new()),
         };
-        for (key, path) in index.scan()? {
-            let partition = index.open_partition(&path)?;
-            index.lock().insert(key, partition);
+        for (day, path) in index.scan()? {
+            let opened = index.open_day(&path)?;
+            index.lock().insert(day, Arc::new(opened));
         }
         Ok(index)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<PartitionKey, Partition>> {
-        self.partitions
+    /// The map of days: held only to find, add or remove one, never during a search or commit.
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i64, Arc<Day>>> {
+        self.days
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The partitions on disk.
-    fn scan(&self) -> Result<Vec<(PartitionKey, PathBuf)>> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| IndexError::Io { path, source }
+    /// The days on disk.
+    fn scan(&self) -> Result<Vec<(i64, PathBuf)>> {
+        let io = |source| IndexError::Io {
+            path: self.dir.clone(),
+            source,
         };
         let mut out = Vec::new();
-        let dirs = |p: &Path| -> Result<Vec<(String, PathBuf)>> {
-            let mut v = Vec::new();
-            for e in std::fs::read_dir(p).map_err(io(p))? {
-                let e = e.map_err(io(p))?;
-                if e.file_type().map_err(io(p))?.is_dir() {
-                    v.push((e.file_name().to_string_lossy().into_owned(), e.path()));
-                }
-            }
-            Ok(v)
-        };
-        for (app, app_dir) in dirs(&self.dir)? {
-            for (env, env_dir) in dirs(&app_dir)? {
-                for (day, path) in dirs(&env_dir)? {
-                    if let Some(day) = parse_day(&day) {
-                        let stream = Stream {
-                            app: app.clone(),
-                            env: env.clone(),
-                        };
-                        out.push((PartitionKey { stream, day }, path));
-                    }
-                }
+        for e in std::fs::read_dir(&self.dir).map_err(io)? {
+            let e = e.map_err(io)?;
+            if e.file_type().map_err(io)?.is_dir()
+                && let Some(day) = parse_day(&e.file_name().to_string_lossy())
+            {
+                out.push((day, e.path()));
             }
         }
         Ok(out)
     }
 
-    fn open_partition(&self, path: &Path) -> Result<Partition> {
+    fn open_day(&self, path: &Path) -> Result<Day> {
         let tantivy = |source| IndexError::Tantivy {
             path: path.to_path_buf(),
             source,
@@ -295,62 +346,159 @@ impl LogIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(tantivy)?;
-        Ok(Partition {
+        let streams = self
+            .streams_in(&reader.searcher(), committed_seq)
+            .map_err(tantivy)?;
+        Ok(Day {
             path: path.to_path_buf(),
             index,
             reader,
-            writer: None,
-            committed_seq,
-            added_seq: committed_seq,
+            state: Mutex::new(DayState {
+                writer: None,
+                committed_seq,
+                added_seq: committed_seq,
+                idle_commits: 0,
+                removed: false,
+            }),
+            streams: Mutex::new(streams),
         })
     }
 
-    /// Adds the records of write-ahead-log entry `seq`. Records a partition already committed
+    /// The streams a day's committed records belong to, with how many records each.
+    fn streams_in(
+        &self,
+        searcher: &tantivy::Searcher,
+        committed_seq: u64,
+    ) -> tantivy::Result<BTreeMap<Stream, StreamStats>> {
+        let mut names = std::collections::BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.stream)?;
+            let mut terms = inverted.terms().stream()?;
+            while terms.advance() {
+                names.insert(String::from_utf8_lossy(terms.key()).into_owned());
+            }
+        }
+        let mut out = BTreeMap::new();
+        for name in names {
+            let Some((app, env)) = name.split_once('/') else {
+                continue;
+            };
+            let stream = Stream {
+                app: app.to_string(),
+                env: env.to_string(),
+            };
+            let n = searcher.search(&self.stream_filter(std::slice::from_ref(&stream)), &Count)?;
+            if n > 0 {
+                out.insert(
+                    stream,
+                    StreamStats {
+                        records: n as u64,
+                        last_seq: committed_seq,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// Matches the records of any of `streams`.
+    fn stream_filter(&self, streams: &[Stream]) -> BooleanQuery {
+        BooleanQuery::new(
+            streams
+                .iter()
+                .map(|s| (Occur::Should, term(self.fields.stream, &stream_term(s))))
+                .collect(),
+        )
+    }
+
+    /// Adds the records of write-ahead-log entry `seq`. Records a day already committed
     /// (replay after a crash) are skipped.
     pub fn add(&self, seq: u64, records: &[Record]) -> Result<()> {
-        let mut partitions = self.lock();
+        self.add_serialised(seq, records, Vec::new())
+    }
+
+    /// [`LogIndex::add`], with the records' JSON when the caller has it already (one string per
+    /// record, in order; records without one are serialised here).
+    pub fn add_serialised(&self, seq: u64, records: &[Record], json: Vec<String>) -> Result<()> {
+        let mut json = json.into_iter();
+        // Documents are built before taking the lock: searches wait only for the hand-over.
+        let mut docs = Vec::with_capacity(records.len());
         for (i, record) in records.iter().enumerate() {
-            let key = PartitionKey {
-                stream: Stream {
-                    app: valid_name(&record.app)?,
-                    env: valid_name(&record.env)?,
-                },
-                day: record.timestamp.div_euclid(DAY_MS),
+            let stream = Stream {
+                app: valid_name(&record.app)?,
+                env: valid_name(&record.env)?,
             };
-            if !partitions.contains_key(&key) {
-                let path = self
-                    .dir
-                    .join(&key.stream.app)
-                    .join(&key.stream.env)
-                    .join(key.day_name());
-                let partition = self.open_partition(&path)?;
-                partitions.insert(key.clone(), partition);
-            }
-            let Some(partition) = partitions.get_mut(&key) else {
-                continue;
+            let text = match json.next() {
+                Some(text) => text,
+                None => serde_json::to_string(record).unwrap_or_default(),
             };
-            if seq <= partition.committed_seq {
-                continue;
+            docs.push((
+                record.timestamp.div_euclid(DAY_MS),
+                stream,
+                self.document(seq, i, record, text),
+            ));
+        }
+        for (day, stream, doc) in docs {
+            // A day that retention removes meanwhile is looked up (created) again.
+            loop {
+                let entry = self.day(day)?;
+                let mut state = entry.state();
+                if state.removed {
+                    continue;
+                }
+                if seq <= state.committed_seq {
+                    break;
+                }
+                let writer = match &mut state.writer {
+                    Some(writer) => writer,
+                    none => {
+                        let threads =
+                            std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).clamp(1, 4));
+                        let writer = entry
+                            .index
+                            .writer_with_num_threads(threads, threads * WRITER_BYTES_PER_THREAD)
+                            .map_err(entry.tantivy())?;
+                        // Reclaim retention's deletions at merges.
+                        let mut policy = tantivy::merge_policy::LogMergePolicy::default();
+                        policy.set_del_docs_ratio_before_merge(0.2);
+                        writer.set_merge_policy(Box::new(policy));
+                        none.insert(writer)
+                    }
+                };
+                writer.add_document(doc).map_err(entry.tantivy())?;
+                state.added_seq = state.added_seq.max(seq);
+                state.idle_commits = 0;
+                let mut streams = entry.streams();
+                let stats = streams.entry(stream).or_default();
+                stats.records += 1;
+                stats.last_seq = stats.last_seq.max(seq);
+                break;
             }
-            if partition.writer.is_none() {
-                let writer = partition
-                    .index
-                    .writer_with_num_threads(1, WRITER_BYTES)
-                    .map_err(partition.tantivy())?;
-                partition.writer = Some(writer);
-            }
-            let doc = self.document(seq, i, record);
-            if let Some(writer) = &partition.writer {
-                writer.add_document(doc).map_err(partition.tantivy())?;
-            }
-            partition.added_seq = partition.added_seq.max(seq);
         }
         Ok(())
     }
 
-    fn document(&self, seq: u64, i: usize, record: &Record) -> TantivyDocument {
+    /// The day's index, opened (created) when needed.
+    fn day(&self, day: i64) -> Result<Arc<Day>> {
+        let mut days = self.lock();
+        if let Some(entry) = days.get(&day) {
+            return Ok(entry.clone());
+        }
+        let opened = Arc::new(self.open_day(&self.dir.join(day_name(day)))?);
+        days.insert(day, opened.clone());
+        Ok(opened)
+    }
+
+    fn document(&self, seq: u64, i: usize, record: &Record, json: String) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
+        doc.add_text(
+            f.stream,
+            stream_term(&Stream {
+                app: record.app.clone(),
+                env: record.env.clone(),
+            }),
+        );
         let tie = (seq.wrapping_mul(1024).wrapping_add(i as u64)) & ((1 << TIE_BITS) - 1);
         doc.add_u64(f.key, key_of(record.timestamp) | tie);
         doc.add_i64(f.ts, record.timestamp);
@@ -369,16 +517,24 @@ impl LogIndex {
         }
         doc.add_text(f.message, &record.message);
         if !record.attrs.is_empty() {
-            doc.add_object(
-                f.attrs,
-                record
-                    .attrs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), tantivy::schema::OwnedValue::from(v.clone())))
-                    .collect(),
-            );
+            let object: BTreeMap<String, OwnedValue> = record
+                .attrs
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), indexed_value(v)?)))
+                .collect();
+            if !object.is_empty() {
+                doc.add_object(f.attrs, object);
+            }
+            let numbers: BTreeMap<String, OwnedValue> = record
+                .attrs
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), numeric_value(v)?)))
+                .collect();
+            if !numbers.is_empty() {
+                doc.add_object(f.nums, numbers);
+            }
         }
-        doc.add_text(f.doc, serde_json::to_string(record).unwrap_or_default());
+        doc.add_text(f.doc, json);
         doc
     }
 
@@ -387,75 +543,88 @@ impl LogIndex {
     /// is committed everywhere (for truncating the write-ahead log): `upto` when all commits
     /// succeeded.
     pub fn commit(&self, upto: u64) -> Result<u64> {
-        let mut partitions = self.lock();
-        for partition in partitions.values_mut() {
-            if partition.added_seq <= partition.committed_seq {
+        let days: Vec<Arc<Day>> = self.lock().values().cloned().collect();
+        for entry in days {
+            let mut state = entry.state();
+            if state.removed {
                 continue;
             }
-            let added = partition.added_seq;
-            let path = partition.path.clone();
-            let tantivy = |source| IndexError::Tantivy {
-                path: path.clone(),
-                source,
-            };
-            if let Some(writer) = partition.writer.as_mut() {
-                let mut prepared = writer.prepare_commit().map_err(tantivy)?;
-                prepared.set_payload(&added.to_string());
-                prepared.commit().map_err(tantivy)?;
+            if state.added_seq <= state.committed_seq {
+                state.idle_commits = state.idle_commits.saturating_add(1);
+                if state.idle_commits >= IDLE_COMMITS {
+                    state.writer = None;
+                }
+                continue;
             }
-            partition.committed_seq = added;
-            partition.reader.reload().map_err(tantivy)?;
+            let added = state.added_seq;
+            Self::commit_day(&entry, &mut state, added)?;
         }
         Ok(upto)
     }
 
-    /// The partitions a request reads, newest day first.
-    fn selected<'a>(
-        partitions: &'a BTreeMap<PartitionKey, Partition>,
-        req: &SearchRequest,
-    ) -> Vec<(&'a PartitionKey, &'a Partition)> {
+    /// Commits a day's writer with `payload` as its sequence number, and reloads its reader.
+    fn commit_day(entry: &Day, state: &mut DayState, payload: u64) -> Result<()> {
+        if let Some(writer) = state.writer.as_mut() {
+            let mut prepared = writer.prepare_commit().map_err(entry.tantivy())?;
+            prepared.set_payload(&payload.to_string());
+            prepared.commit().map_err(entry.tantivy())?;
+        }
+        state.committed_seq = payload;
+        entry.reader.reload().map_err(entry.tantivy())
+    }
+
+    /// The days a request reads (those holding any of its streams), newest first.
+    fn selected(&self, req: &SearchRequest) -> Vec<(i64, Arc<Day>)> {
         let first_day = req.from_ms.div_euclid(DAY_MS);
         let last_day = (req.to_ms - 1).div_euclid(DAY_MS);
-        let mut out: Vec<_> = partitions
-            .iter()
-            .filter(|(k, _)| k.day >= first_day && k.day <= last_day && req.streams.contains(&k.stream))
-            .collect();
-        out.sort_by_key(|p| std::cmp::Reverse(p.0.day));
-        out
+        if last_day < first_day {
+            return Vec::new();
+        }
+        self.lock()
+            .range(first_day..=last_day)
+            .rev()
+            .filter(|(_, d)| {
+                let streams = d.streams();
+                req.streams.iter().any(|s| streams.contains_key(s))
+            })
+            .map(|(day, d)| (*day, d.clone()))
+            .collect()
     }
 
     /// The newest `limit` records matching `req` (older than `cursor` when given).
     pub fn search(&self, req: &SearchRequest, limit: usize, cursor: Option<u64>) -> Result<Page> {
         let (query, exact) = self.translate(&req.query);
-        let lower = key_of(req.from_ms);
         let upper = match cursor {
             Some(c) => c.min(key_of(req.to_ms)),
             None => key_of(req.to_ms),
         };
-        let range = RangeQuery::new(
-            StdBound::Included(Term::from_field_u64(self.fields.key, lower)),
-            StdBound::Excluded(Term::from_field_u64(self.fields.key, upper)),
-        );
-        let full: Box<dyn TQuery> = Box::new(BooleanQuery::new(vec![
-            (Occur::Must, query),
-            (Occur::Must, Box::new(range)),
-        ]));
-        let partitions = self.lock();
-        let selected = Self::selected(&partitions, req);
+        let full = self.restricted(query, req, upper);
+        let selected = self.selected(req);
+        // Whether the `limit + 1` newest found so far are all newer than anything `day` holds:
+        // then older days cannot change the page (days come newest first).
+        let settled = |keys: &mut Vec<u64>, day: i64| {
+            keys.sort_unstable_by(|a, b| b.cmp(a));
+            keys.truncate(limit + 1);
+            keys.len() > limit && keys[limit] >= key_of((day + 1) * DAY_MS)
+        };
         let mut found: Vec<(u64, Record)> = Vec::new();
         if exact {
-            // Keys first from every partition (fast field only), then the stored records of
-            // the page alone.
+            // Keys first (fast field only), then the stored records of the page alone.
             let mut keys: Vec<(u64, usize, DocAddress)> = Vec::new();
+            let mut newest: Vec<u64> = Vec::new();
             let mut searchers = Vec::with_capacity(selected.len());
-            for (i, (_, partition)) in selected.iter().enumerate() {
-                let searcher = partition.reader.searcher();
+            for (i, (day, entry)) in selected.iter().enumerate() {
+                if settled(&mut newest, *day) {
+                    break;
+                }
+                let searcher = entry.reader.searcher();
                 let top: Vec<(u64, DocAddress)> = searcher
                     .search(
                         &full,
                         &TopDocs::with_limit(limit + 1).order_by_u64_field("key", Order::Desc),
                     )
-                    .map_err(partition.tantivy())?;
+                    .map_err(entry.tantivy())?;
+                newest.extend(top.iter().map(|(k, _)| *k));
                 keys.extend(top.into_iter().map(|(k, a)| (k, i, a)));
                 searchers.push(searcher);
             }
@@ -463,7 +632,7 @@ impl LogIndex {
             let more = keys.len() > limit;
             keys.truncate(limit);
             for (key, i, address) in keys {
-                let record = self.stored(&searchers[i], address, selected[i].1)?;
+                let record = self.stored(&searchers[i], address, &selected[i].1)?;
                 found.push((key, record));
             }
             let next_cursor = if more { found.last().map(|(k, _)| *k) } else { None };
@@ -472,8 +641,13 @@ impl LogIndex {
                 next_cursor,
             });
         }
-        for (_, partition) in selected {
-            let searcher = partition.reader.searcher();
+        for (day, entry) in &selected {
+            let day = *day;
+            let mut newest: Vec<u64> = found.iter().map(|(k, _)| *k).collect();
+            if settled(&mut newest, day) {
+                break;
+            }
+            let searcher = entry.reader.searcher();
             // Inexact translations are checked record by record, so ask for more.
             let mut want = limit + 1;
             loop {
@@ -482,11 +656,11 @@ impl LogIndex {
                         &full,
                         &TopDocs::with_limit(want).order_by_u64_field("key", Order::Desc),
                     )
-                    .map_err(partition.tantivy())?;
+                    .map_err(entry.tantivy())?;
                 let exhausted = top.len() < want;
                 let mut matched = Vec::new();
                 for (key, address) in &top {
-                    let record = self.stored(&searcher, *address, partition)?;
+                    let record = self.stored(&searcher, *address, entry)?;
                     if query::evaluate(&req.query, &record) {
                         matched.push((*key, record));
                     }
@@ -508,20 +682,28 @@ impl LogIndex {
         })
     }
 
-    fn stored(
-        &self,
-        searcher: &tantivy::Searcher,
-        address: DocAddress,
-        partition: &Partition,
-    ) -> Result<Record> {
+    /// `query` within the request's streams and from its start to the key `upper` (excluded).
+    fn restricted(&self, query: Box<dyn TQuery>, req: &SearchRequest, upper: u64) -> Box<dyn TQuery> {
+        let range = RangeQuery::new(
+            StdBound::Included(Term::from_field_u64(self.fields.key, key_of(req.from_ms))),
+            StdBound::Excluded(Term::from_field_u64(self.fields.key, upper)),
+        );
+        Box::new(BooleanQuery::new(vec![
+            (Occur::Must, query),
+            (Occur::Must, Box::new(self.stream_filter(&req.streams))),
+            (Occur::Must, Box::new(range)),
+        ]))
+    }
+
+    fn stored(&self, searcher: &tantivy::Searcher, address: DocAddress, day: &Day) -> Result<Record> {
         use tantivy::schema::document::Value as _;
-        let doc: TantivyDocument = searcher.doc(address).map_err(partition.tantivy())?;
+        let doc: TantivyDocument = searcher.doc(address).map_err(day.tantivy())?;
         let text = doc
             .get_first(self.fields.doc)
             .and_then(|v| v.as_str())
             .unwrap_or_default();
         serde_json::from_str(text).map_err(|e| IndexError::Io {
-            path: partition.path.clone(),
+            path: day.path.clone(),
             source: std::io::Error::other(format!("a stored record does not read back: {e}")),
         })
     }
@@ -554,16 +736,15 @@ impl LogIndex {
     /// The `n` most frequent values of a field among matching records, with their counts.
     pub fn top_values(&self, req: &SearchRequest, field: &str, n: usize) -> Result<Vec<(String, u64)>> {
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let partitions = self.lock();
         let (query, exact) = self.translate(&req.query);
-        let full = self.with_time(query, req);
-        for (_, partition) in Self::selected(&partitions, req) {
-            let searcher = partition.reader.searcher();
+        let full = self.restricted(query, req, key_of(req.to_ms));
+        for (_, entry) in self.selected(req) {
+            let searcher = entry.reader.searcher();
             let all = searcher
                 .search(&full, &tantivy::collector::DocSetCollector)
-                .map_err(partition.tantivy())?;
+                .map_err(entry.tantivy())?;
             for address in all {
-                let record = self.stored(&searcher, address, partition)?;
+                let record = self.stored(&searcher, address, &entry)?;
                 if !exact && !query::evaluate(&req.query, &record) {
                     continue;
                 }
@@ -578,35 +759,21 @@ impl LogIndex {
         Ok(out)
     }
 
-    fn with_time(&self, query: Box<dyn TQuery>, req: &SearchRequest) -> Box<dyn TQuery> {
-        let range = RangeQuery::new(
-            StdBound::Included(Term::from_field_u64(self.fields.key, key_of(req.from_ms))),
-            StdBound::Excluded(Term::from_field_u64(self.fields.key, key_of(req.to_ms))),
-        );
-        Box::new(BooleanQuery::new(vec![
-            (Occur::Must, query),
-            (Occur::Must, Box::new(range)),
-        ]))
-    }
-
     /// Calls `f` with the time of every matching record.
     fn for_each_match(&self, req: &SearchRequest, mut f: impl FnMut(i64)) -> Result<()> {
-        let partitions = self.lock();
         let (query, exact) = self.translate(&req.query);
-        let full = self.with_time(query, req);
-        for (_, partition) in Self::selected(&partitions, req) {
-            let searcher = partition.reader.searcher();
+        let full = self.restricted(query, req, key_of(req.to_ms));
+        for (_, entry) in self.selected(req) {
+            let searcher = entry.reader.searcher();
             if exact {
-                let times = searcher
-                    .search(&full, &TimesCollector)
-                    .map_err(partition.tantivy())?;
+                let times = searcher.search(&full, &TimesCollector).map_err(entry.tantivy())?;
                 times.into_iter().for_each(&mut f);
             } else {
                 let all = searcher
                     .search(&full, &tantivy::collector::DocSetCollector)
-                    .map_err(partition.tantivy())?;
+                    .map_err(entry.tantivy())?;
                 for address in all {
-                    let record = self.stored(&searcher, address, partition)?;
+                    let record = self.stored(&searcher, address, &entry)?;
                     if query::evaluate(&req.query, &record) {
                         f(record.timestamp);
                     }
@@ -616,31 +783,121 @@ impl LogIndex {
         Ok(())
     }
 
-    /// Deletes the partitions of `stream` whose day ended before `before_ms`; returns them.
+    /// Deletes the partitions of `stream` whose day ended before `before_ms` (and a day's
+    /// directory once no stream is left in it); returns them.
     pub fn drop_before(&self, stream: &Stream, before_ms: i64) -> Result<Vec<PartitionKey>> {
         let last_day = before_ms.div_euclid(DAY_MS) - 1;
-        let mut partitions = self.lock();
-        let doomed: Vec<PartitionKey> = partitions
-            .keys()
-            .filter(|k| &k.stream == stream && k.day <= last_day)
-            .cloned()
+        let doomed: Vec<(i64, Arc<Day>)> = self
+            .lock()
+            .range(..=last_day)
+            .filter(|(_, d)| d.streams().contains_key(stream))
+            .map(|(day, d)| (*day, d.clone()))
             .collect();
-        for key in &doomed {
-            if let Some(partition) = partitions.remove(key) {
-                let path = partition.path.clone();
-                drop(partition);
-                std::fs::remove_dir_all(&path).map_err(|source| IndexError::Io { path, source })?;
+        let mut dropped = Vec::new();
+        for (day, entry) in doomed {
+            let mut state = entry.state();
+            if !state.removed && entry.streams().contains_key(stream) {
+                self.drop_partition(day, &entry, &mut state, stream)?;
+                dropped.push(PartitionKey {
+                    stream: stream.clone(),
+                    day,
+                });
             }
         }
-        Ok(doomed)
+        Ok(dropped)
     }
 
-    /// Every partition: its key and size on disk in bytes.
+    /// Deletes one partition if the stream has had no record added to its day after
+    /// `upto_seq` and has no older day (late records that came in while it was being
+    /// archived); returns whether it did. No record can be added to the day between the check
+    /// and the deletion.
+    pub fn drop_partition_if_unchanged(&self, key: &PartitionKey, upto_seq: u64) -> Result<bool> {
+        let Some(entry) = self.lock().get(&key.day).cloned() else {
+            return Ok(false);
+        };
+        let mut state = entry.state();
+        let unchanged = !state.removed
+            && entry
+                .streams()
+                .get(&key.stream)
+                .is_some_and(|stats| stats.last_seq <= upto_seq);
+        let older = self
+            .lock()
+            .range(..key.day)
+            .any(|(_, d)| d.streams().contains_key(&key.stream));
+        if !unchanged || older {
+            return Ok(false);
+        }
+        self.drop_partition(key.day, &entry, &mut state, &key.stream)?;
+        Ok(true)
+    }
+
+    /// Deletes `stream`'s records of `day` (whose state the caller holds), and the day once no
+    /// stream is left in it.
+    fn drop_partition(
+        &self,
+        day: i64,
+        entry: &Arc<Day>,
+        state: &mut DayState,
+        stream: &Stream,
+    ) -> Result<()> {
+        let empty = {
+            let mut streams = entry.streams();
+            streams.remove(stream);
+            streams.is_empty()
+        };
+        if empty {
+            state.removed = true;
+            state.writer = None;
+            {
+                let mut days = self.lock();
+                if days.get(&day).is_some_and(|d| Arc::ptr_eq(d, entry)) {
+                    days.remove(&day);
+                }
+            }
+            let path = entry.path.clone();
+            return std::fs::remove_dir_all(&path).map_err(|source| IndexError::Io { path, source });
+        }
+        let writer = match &mut state.writer {
+            Some(writer) => writer,
+            none => none.insert(
+                entry
+                    .index
+                    .writer_with_num_threads(1, WRITER_BYTES_PER_THREAD)
+                    .map_err(entry.tantivy())?,
+            ),
+        };
+        writer.delete_term(Term::from_field_text(self.fields.stream, &stream_term(stream)));
+        // What was added is committed with the deletion: the payload says so.
+        let payload = state.added_seq;
+        Self::commit_day(entry, state, payload)
+    }
+
+    /// Every partition: its key and its share of its day's size on disk in bytes (by records).
     pub fn partitions(&self) -> Vec<(PartitionKey, u64)> {
-        self.lock()
-            .iter()
-            .map(|(k, p)| (k.clone(), dir_size(&p.path)))
-            .collect()
+        let days: Vec<(i64, Arc<Day>)> = self.lock().iter().map(|(d, e)| (*d, e.clone())).collect();
+        let mut out = Vec::new();
+        for (day, entry) in days {
+            let streams = entry.streams().clone();
+            let total: u64 = streams.values().map(|s| s.records).sum();
+            let size = dir_size(&entry.path);
+            for (stream, stats) in &streams {
+                let share = if total == 0 {
+                    0
+                } else {
+                    u64::try_from(u128::from(size) * u128::from(stats.records) / u128::from(total))
+                        .unwrap_or(u64::MAX)
+                };
+                out.push((
+                    PartitionKey {
+                        stream: stream.clone(),
+                        day,
+                    },
+                    share,
+                ));
+            }
+        }
+        out
     }
 
     /// The query for Tantivy, and whether it is exact (else every candidate is checked with
@@ -678,6 +935,8 @@ impl LogIndex {
                     },
                     // Streams are chosen by the request; time by ranges.
                     "app" | "env" | "@timestamp" | "timestamp" => (Box::new(AllQuery), false),
+                    // Long values are not in the index (see `MAX_INDEXED_VALUE`).
+                    _ if text.len() > MAX_INDEXED_VALUE => (Box::new(AllQuery), false),
                     path => (self.attr_value(path, text), true),
                 }
             }
@@ -709,8 +968,12 @@ impl LogIndex {
                     let hi = time_bound(upper, |t| Term::from_field_i64(f.ts, t));
                     (Box::new(RangeQuery::new(lo, hi)), true)
                 }
-                // Numbers in attributes (and numeric strings) are compared record by record.
-                _ => (Box::new(AllQuery), false),
+                // Built-in fields are compared record by record.
+                "revision" | "level" | "host" | "pod" | "variant" | "app" | "env" | "message" => {
+                    (Box::new(AllQuery), false)
+                }
+                // Attributes: their numbers (and numeric strings) as `f64` in `nums`.
+                path => self.attr_range(path, lower, upper),
             },
             Query::And(parts) | Query::Or(parts) => {
                 let occur = if matches!(q, Query::And(_)) {
@@ -760,6 +1023,40 @@ impl LogIndex {
         }
     }
 
+    /// A range over an attribute's numbers. Bounds on such fields are numbers, and the
+    /// evaluator compares in `f64` as `nums` stores (see [`query::range_number`]): exact.
+    fn attr_range(&self, path: &str, lower: &Bound, upper: &Bound) -> (Box<dyn TQuery>, bool) {
+        let mut exact = true;
+        let mut bound = |b: &Bound| {
+            let term = |x: f64| {
+                let mut t = Term::from_field_json_path(self.fields.nums, path, true);
+                t.append_type_and_fast_value(x);
+                t
+            };
+            match b {
+                Bound::Unbounded => StdBound::Unbounded,
+                Bound::Inclusive(RangeValue::Number(x)) => StdBound::Included(term(*x)),
+                Bound::Exclusive(RangeValue::Number(x)) => StdBound::Excluded(term(*x)),
+                // Not made by the parser on attributes; widened, and checked record by record.
+                Bound::Inclusive(RangeValue::Time(t)) | Bound::Exclusive(RangeValue::Time(t)) => {
+                    exact = false;
+                    StdBound::Included(term(*t as f64))
+                }
+            }
+        };
+        let (lo, hi) = (bound(lower), bound(upper));
+        if matches!((&lo, &hi), (StdBound::Unbounded, StdBound::Unbounded)) {
+            // `field:*`-like ranges: every record with a number there.
+            let mut t = Term::from_field_json_path(self.fields.nums, path, true);
+            t.append_type_and_fast_value(f64::MIN);
+            return (
+                Box::new(RangeQuery::new(StdBound::Included(t), StdBound::Unbounded)),
+                exact,
+            );
+        }
+        (Box::new(RangeQuery::new(lo, hi)), exact)
+    }
+
     /// An attribute's exact value: the string, and the number when it is one.
     fn attr_value(&self, path: &str, text: &str) -> Box<dyn TQuery> {
         let mut alternatives: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
@@ -797,6 +1094,71 @@ impl LogIndex {
             _ => {}
         }
         Box::new(BooleanQuery::new(alternatives))
+    }
+
+    /// A consistent read-only view of one partition, for exporting it (the archive). Days hold
+    /// every stream: the searcher covers the partition's whole day, and only the documents
+    /// matching `stream` (a term query on the `stream` field) belong to the partition.
+    /// `None` when there is no such partition.
+    pub(crate) fn partition_snapshot(&self, key: &PartitionKey) -> Option<PartitionSnapshot> {
+        let entry = self.lock().get(&key.day).cloned()?;
+        // Under the state lock, the reader holds exactly what `committed_seq` says.
+        let state = entry.state();
+        if state.removed || !entry.streams().contains_key(&key.stream) {
+            return None;
+        }
+        Some(PartitionSnapshot {
+            searcher: entry.reader.searcher(),
+            stream: TermQuery::new(
+                Term::from_field_text(self.fields.stream, &stream_term(&key.stream)),
+                IndexRecordOption::Basic,
+            ),
+            committed_seq: state.committed_seq,
+        })
+    }
+}
+
+/// An attribute's value as indexed: strings longer than [`MAX_INDEXED_VALUE`] bytes (stack
+/// traces, dumps) are left out, here and inside objects and arrays; `None` when nothing is left.
+fn indexed_value(v: &Value) -> Option<OwnedValue> {
+    match v {
+        Value::String(s) if s.len() > MAX_INDEXED_VALUE => None,
+        Value::Array(items) => {
+            let kept: Vec<OwnedValue> = items.iter().filter_map(indexed_value).collect();
+            (!kept.is_empty()).then_some(OwnedValue::Array(kept))
+        }
+        Value::Object(map) => {
+            let kept: Vec<(String, OwnedValue)> = map
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), indexed_value(v)?)))
+                .collect();
+            (!kept.is_empty()).then_some(OwnedValue::Object(kept))
+        }
+        other => Some(OwnedValue::from(other.clone())),
+    }
+}
+
+/// A stream's value in the `stream` field.
+fn stream_term(stream: &Stream) -> String {
+    format!("{}/{}", stream.app, stream.env)
+}
+
+/// An attribute's numbers for `nums`: numbers and numeric strings as `f64`, inside objects and
+/// arrays too; `None` when there are none.
+fn numeric_value(v: &Value) -> Option<OwnedValue> {
+    match v {
+        Value::Array(items) => {
+            let kept: Vec<OwnedValue> = items.iter().filter_map(numeric_value).collect();
+            (!kept.is_empty()).then_some(OwnedValue::Array(kept))
+        }
+        Value::Object(map) => {
+            let kept: Vec<(String, OwnedValue)> = map
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), numeric_value(v)?)))
+                .collect();
+            (!kept.is_empty()).then_some(OwnedValue::Object(kept))
+        }
+        other => query::range_number(other).map(OwnedValue::F64),
     }
 }
 

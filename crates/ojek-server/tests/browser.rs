@@ -929,10 +929,11 @@ async fn logs_are_searched_narrowed_and_tailed() {
         ui.el("#log-app").await.select_by_value("driver-location").await.expect("app");
         ui.fill("#log-q", "refused").await;
         ui.click("#log-run").await;
+        // The page's first results (before the query ran) must not be counted.
         let rows = ui
             .until(
                 "the results",
-                "return document.querySelectorAll('#log-results tbody tr').length;",
+                "return location.search.includes('refused') && document.querySelector('#log-histogram figcaption') && document.querySelectorAll('#log-results tbody tr').length;",
                 vec![],
             )
             .await;
@@ -957,13 +958,23 @@ async fn logs_are_searched_narrowed_and_tailed() {
         let q = q.as_str().unwrap_or_default().to_string();
         assert!(q.starts_with("(refused) AND host:\"node-"), "{q}");
         let narrowed = ui
-            .until("the narrowed results", "return document.querySelectorAll('#log-results tbody tr').length;", vec![])
+            .until(
+                "the narrowed results",
+                "return document.querySelector('#log-q').value.includes('host') && document.querySelectorAll('#log-results tbody tr').length;",
+                vec![],
+            )
             .await;
         assert_eq!(narrowed, json!(5));
 
         // Live tail: a line shipped now appears without reloading.
         ui.fill("#log-q", "level:error").await;
         ui.click("#log-run").await;
+        ui.until(
+            "the level:error results",
+            "return location.search.includes('level') && !location.search.includes('refused') && document.querySelector('#log-tail-toggle') !== null;",
+            vec![],
+        )
+        .await;
         ui.click("#log-tail-toggle").await;
         ui.until(
             "the tail to connect",

@@ -87,6 +87,21 @@ fn json_numeric(number: &Number) -> Numeric {
     }
 }
 
+/// The number a range query compares a shipped scalar value as, in `f64`: JSON numbers, and
+/// strings that are a decimal number; `None` for anything else. With a range's bounds, which
+/// are numbers, this comparison in `f64` is exactly the evaluator's (an index may store it).
+pub fn range_number(value: &Value) -> Option<f64> {
+    let numeric = match value {
+        Value::Number(n) => json_numeric(n),
+        Value::String(text) => text_numeric(text)?,
+        _ => return None,
+    };
+    Some(match numeric {
+        Numeric::Integer(n) => n as f64,
+        Numeric::Float(x) => x,
+    })
+}
+
 fn text_numeric(text: &str) -> Option<Numeric> {
     if is_integer(text)
         && let Ok(n) = text.parse::<i128>()
