@@ -1,6 +1,10 @@
-//! `explain`: for generated fields, where each came from.
+//! `explain`: for generated fields, where each came from; and the manifest fields ojek applies
+//! itself instead of rendering ([`applied_by_ojek`]), so that those are not a black box either.
 
 use ojek_output::{Origin, Rendered};
+use ojek_spec::load::LoadedApp;
+use ojek_spec::manifest::APPLIED_BY_OJEK;
+use ojek_spec::source::{Location, Node, Path, Value as N};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -123,9 +127,84 @@ pub fn explain(
     Ok(out)
 }
 
+/// A manifest field that no target renders because ojek applies it itself, for every target
+/// and environment (see [`APPLIED_BY_OJEK`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AppliedField {
+    /// The field (`logs.retentionDays`).
+    pub field: String,
+    /// Its value.
+    pub value: Value,
+    /// Where the manifest sets it.
+    pub location: Location,
+    /// What applies it.
+    pub applied_by: &'static str,
+}
+
+/// Every field (leaf by leaf, in manifest order) that `app` sets and ojek applies itself. These
+/// cannot differ per environment, so the manifest's body says it all.
+pub fn applied_by_ojek(app: &LoadedApp) -> Vec<AppliedField> {
+    fn leaves(node: &Node, path: &Path, applied_by: &'static str, out: &mut Vec<AppliedField>) {
+        match &node.value {
+            N::Map(entries) => {
+                for (key, child) in entries {
+                    leaves(child, &path.key(&key.name), applied_by, out);
+                }
+            }
+            _ => out.push(AppliedField {
+                field: path.to_string(),
+                value: node.to_json(),
+                location: node.loc.clone(),
+                applied_by,
+            }),
+        }
+    }
+    let mut out = Vec::new();
+    for (field, applied_by) in APPLIED_BY_OJEK {
+        let path = Path::root().key(field);
+        if let Some(node) = app.body.get(&path) {
+            leaves(node, &path, applied_by, &mut out);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    use ojek_spec::NoFiles;
+    use ojek_spec::load::load_app;
+
     use super::*;
+
+    #[test]
+    fn fields_applied_by_ojek_are_listed_with_their_lines() {
+        let text = "apiVersion: ojek.dev/v1\nkind: App\nmetadata: {name: shop, team: t}\n\
+                    processes:\n  w: {kind: worker, image: 'x:1'}\nlogs:\n  rateLimit: 50\n  level: warn\n";
+        let loaded = load_app("app.yaml", text, &NoFiles).unwrap_or_else(|d| panic!("{d}"));
+        let applied = applied_by_ojek(&loaded);
+        let shown: Vec<(String, Value, u32, u32)> = applied
+            .iter()
+            .map(|a| {
+                (
+                    a.field.clone(),
+                    a.value.clone(),
+                    a.location.line,
+                    a.location.column,
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("logs.rateLimit".to_string(), Value::from(50), 7, 14),
+                ("logs.level".to_string(), Value::from("warn"), 8, 10),
+            ]
+        );
+        assert!(applied.iter().all(|a| a.applied_by.contains("log pipeline")));
+        let without = text.split("logs:").next().unwrap_or_default();
+        let loaded = load_app("app.yaml", without, &NoFiles).unwrap_or_else(|d| panic!("{d}"));
+        assert!(applied_by_ojek(&loaded).is_empty());
+    }
 
     #[test]
     fn paths_and_pointers() {

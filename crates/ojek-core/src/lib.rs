@@ -9,7 +9,7 @@ pub mod explain;
 pub mod package;
 pub mod pipeline;
 
-pub use explain::{Explanation, explain};
+pub use explain::{AppliedField, Explanation, applied_by_ojek, explain};
 pub use ojek_output::{Doc, Origin, Rendered};
 pub use ojek_spec as spec;
 pub use package::{Format, NomadFormat, package};

@@ -1,6 +1,7 @@
 //! Nothing is silently dropped: every field of the app manifest is either rendered for each
 //! target (some generated field traces back to it, see `explain`) or reported as unsupported
-//! by that target.
+//! by that target, or is one of the few fields ojek applies itself for every target
+//! ([`APPLIED_BY_OJEK`], such as `logs`), which renderers must ignore.
 //!
 //! `tests/data/everything.yaml` sets every field; the first test proves it does, by walking the
 //! manifest's JSON Schema, so a new field cannot escape this check.
@@ -10,6 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use ojek_core::spec::load::load_app;
+use ojek_core::spec::manifest::APPLIED_BY_OJEK;
 use ojek_core::spec::platform::TargetKind;
 use ojek_core::spec::schema::app_schema;
 use ojek_core::spec::source::{Node, Path, Segment, Value as N};
@@ -246,6 +248,13 @@ fn covered_by(leaf: &Path, field: &str, min_depth: usize) -> bool {
         .is_some_and(|f| (f.0.len() >= min_depth && leaf.starts_with(&f)) || f.starts_with(leaf))
 }
 
+/// True for a field at or below one that ojek applies itself ([`APPLIED_BY_OJEK`]).
+fn applied_by_ojek(shaped: &str) -> bool {
+    APPLIED_BY_OJEK
+        .iter()
+        .any(|(field, _)| shaped == *field || shaped.starts_with(&format!("{field}.")))
+}
+
 fn shaped_matches(pattern: &str, shaped: &str) -> bool {
     let p: Vec<&str> = pattern.split('.').collect();
     let s: Vec<&str> = shaped.split('.').collect();
@@ -312,7 +321,12 @@ fn every_manifest_field_is_rendered_or_reported_for_each_target() {
         let mut leaves = Vec::new();
         manifest_leaves(schema, schema, &loaded.body, "", &Path::root(), &mut leaves);
         let mut uncovered = Vec::new();
+        let mut applied = Vec::new();
         for (shaped, real) in &leaves {
+            if applied_by_ojek(shaped) {
+                applied.push(real.to_string());
+                continue;
+            }
             if shaped.starts_with(other_hatch)
                 || VALIDATION_ONLY.iter().any(|(p, _)| shaped_matches(p, shaped))
             {
@@ -332,6 +346,59 @@ fn every_manifest_field_is_rendered_or_reported_for_each_target() {
         assert!(
             uncovered.is_empty(),
             "{}: manifest fields neither rendered nor reported: {uncovered:#?}",
+            target.as_str()
+        );
+        // What ojek applies itself is neither rendered nor reported: renderers ignore it.
+        assert!(
+            !applied.is_empty(),
+            "everything.yaml sets fields ojek applies itself"
+        );
+        let leaked: Vec<&String> = fields
+            .iter()
+            .chain(&inputs)
+            .chain(&warned)
+            .filter(|f| applied_by_ojek(f))
+            .collect();
+        assert!(
+            leaked.is_empty(),
+            "{}: renderers must ignore fields ojek applies itself, but traced or reported {leaked:?}",
+            target.as_str()
+        );
+    }
+}
+
+#[test]
+fn fields_applied_by_ojek_change_no_rendered_output() {
+    let platform = common::platform();
+    let (with_logs, text) = everything();
+    let start = text
+        .find("\nlogs:\n")
+        .expect("everything.yaml has a logs section")
+        + 1;
+    let end = start + text[start..].find("\ntargets:").expect("targets after logs") + 1;
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    let without_logs = load_app(EVERYTHING, &without, &common::RootReader).unwrap_or_else(|d| panic!("{d}"));
+    assert!(with_logs.app.logs.is_some() && without_logs.app.logs.is_none());
+    for target in [TargetKind::Kubernetes, TargetKind::Nomad] {
+        let opts = RenderOptions {
+            env: "staging".into(),
+            target: Some(target),
+            kube_version: None,
+        };
+        // Unsupported fields are reported the same way with and without `logs` (lines after
+        // the section move, so compare paths and messages).
+        let said = |d: &ojek_core::spec::Diagnostic| format!("{:?} {:?}: {}", d.severity, d.path, d.message);
+        let outcome = |loaded| match render(loaded, &platform, &opts) {
+            Ok(r) => (
+                r.objects.iter().map(|d| d.value.clone()).collect::<Vec<Value>>(),
+                r.warnings.0.iter().map(said).collect::<Vec<String>>(),
+            ),
+            Err(d) => (Vec::new(), d.0.iter().map(said).collect()),
+        };
+        assert_eq!(
+            outcome(&with_logs),
+            outcome(&without_logs),
+            "{}: `logs` must not change rendered objects or diagnostics",
             target.as_str()
         );
     }

@@ -80,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
             manifest,
             files: Default::default(),
             message: "seed".into(),
+            log_settings: Default::default(),
             expected_team_id: None,
         };
         store.create_app(&new, &actor).await?;

@@ -118,6 +118,13 @@ impl From<StoreError> for ApiError {
                     p.name, p.updated_by, p.version
                 ),
             ),
+            // The store's message names the fields and the revision, and says what to do.
+            StoreError::SetByManifest {
+                ref app,
+                revision,
+                ref fields,
+            } => ApiError::new(StatusCode::CONFLICT, "set_by_manifest", e.to_string())
+                .with_details(json!({ "app": app, "revision": revision, "fields": fields })),
             StoreError::AlreadyExists(what) => ApiError::new(
                 StatusCode::CONFLICT,
                 "already_exists",

@@ -133,6 +133,7 @@ pub fn load_app(file: &str, text: &str, files: &dyn FileReader) -> Result<Loaded
     let mut diags = Diagnostics::default();
     schema::check(schema::app_schema(), &node, &mut diags);
     if diags.has_errors() {
+        explain_per_app_overrides(&mut diags);
         diags.sort();
         return Err(diags);
     }
@@ -167,6 +168,29 @@ pub fn load_app(file: &str, text: &str, files: &dyn FileReader) -> Result<Loaded
         app,
         base_checks: std::sync::OnceLock::new(),
     })
+}
+
+/// `environments.<env>.logs` is an unknown field to the schema (log settings are stored per
+/// app, so one environment cannot have its own); say that, and where to set them instead.
+fn explain_per_app_overrides(diags: &mut Diagnostics) {
+    use crate::source::Segment;
+    let field = schema::PER_APP_ONLY;
+    for d in diags.0.iter_mut() {
+        let Some(path) = d.path.as_deref().and_then(Path::parse) else {
+            continue;
+        };
+        let in_override = matches!(
+            path.0.as_slice(),
+            [Segment::Key(envs), Segment::Key(_), Segment::Key(f)] if envs == "environments" && f == field
+        );
+        if in_override && d.message.starts_with("unknown field") {
+            d.message = format!("`{field}` cannot be set per environment");
+            d.hint = Some(format!(
+                "log settings are per app, the same in every environment: set `{field}` at the top \
+                 level of the manifest"
+            ));
+        }
+    }
 }
 
 /// Every `bestEffort` entry (of the body or of an override) must name a field that the body

@@ -31,6 +31,11 @@ pub struct App {
     pub resources: IndexMap<String, Resource>,
     /// The processes of the app, keyed by name (RFC 1123 label).
     pub processes: IndexMap<String, Process>,
+    /// Log settings of the app's log streams, in every environment: retention, rate limit,
+    /// level filter. Applied by ojek's log pipeline, not rendered; they take precedence over
+    /// settings made in the API or UI. Per app, so not in `environments`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<Logs>,
     /// Per-environment overrides of any field above, merged key by key; `null` removes a key.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub environments: IndexMap<String, EnvironmentOverride>,
@@ -41,6 +46,76 @@ pub struct App {
     /// warning when it cannot express them. Without this, an inexpressible field is an error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub best_effort: Vec<String>,
+}
+
+/// Manifest fields that ojek applies itself, for every target, instead of rendering them into
+/// Kubernetes objects or Nomad jobs: (field path, what applies it). Renderers ignore these
+/// fields, so they are neither traced in rendered output nor reported as unsupported; the
+/// coverage test accepts exactly these, and `ojek explain` lists them apart.
+pub const APPLIED_BY_OJEK: &[(&str, &str)] = &[(
+    "logs",
+    "ojek's log pipeline: retention, rate limit and level filter of the app's log streams, in every environment",
+)];
+
+/// Log settings of an app's streams, applied by ojek's log pipeline (see [`APPLIED_BY_OJEK`]).
+/// A field left out here is taken from the app's settings made in the API or UI, else its
+/// team's, else the default.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Logs {
+    /// Days logs are kept, 1 to 3650 (the default is 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3650))]
+    pub retention_days: Option<u32>,
+    /// Lines per second each of the app's streams accepts; shippers sending more get HTTP 429
+    /// (the default is no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub rate_limit: Option<u32>,
+    /// The lowest level kept: lines below it are dropped at ingest (the default keeps every line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<LogLevel>,
+}
+
+/// Log levels, lowest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Keep everything.
+    Trace,
+    /// Debug and above.
+    Debug,
+    /// Info and above.
+    Info,
+    /// Warnings and above.
+    Warn,
+    /// Errors and fatal errors.
+    Error,
+    /// Fatal errors only.
+    Fatal,
+}
+
+impl LogLevel {
+    /// Every level, lowest first.
+    pub const ALL: [LogLevel; 6] = [
+        LogLevel::Trace,
+        LogLevel::Debug,
+        LogLevel::Info,
+        LogLevel::Warn,
+        LogLevel::Error,
+        LogLevel::Fatal,
+    ];
+    /// The name used in the manifest (and by the log pipeline).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+            LogLevel::Fatal => "fatal",
+        }
+    }
 }
 
 /// An environment's overrides. They are merged into the located tree (see `load::resolve`),

@@ -35,6 +35,11 @@ pub fn platform_schema() -> &'static J {
 
 const OVERRIDE_PREFIX: &str = "Override";
 
+/// The top-level field that holds settings of the app as a whole, the same in every
+/// environment (its log streams' settings are stored per app): an environment override
+/// cannot set it, and `load` says so at the override's line.
+pub const PER_APP_ONLY: &str = "logs";
+
 /// Environment overrides have the shape of the app body with nothing required: every
 /// definition gets a copy named `Override<Name>` without `required`, and
 /// `environments.<env>` points at `OverrideApp`.
@@ -50,7 +55,7 @@ fn add_override_defs(schema: &mut J) {
             obj.remove(k);
         }
         if let Some(props) = obj.get_mut("properties").and_then(J::as_object_mut) {
-            for k in ["apiVersion", "kind", "environments"] {
+            for k in ["apiVersion", "kind", "environments", PER_APP_ONLY] {
                 props.remove(k);
             }
         }

@@ -14,6 +14,21 @@ pub enum StoreError {
     /// The platform file was changed since the base version.
     #[error("platform file {} was changed (now at version {})", .0.name, .0.version)]
     PlatformConflict(Box<PlatformFile>),
+    /// A change of an app's log settings that its manifest sets (`logs:`): HTTP 409. The
+    /// manifest comes first, so the change would do nothing; it is made in the manifest.
+    #[error(
+        "{} of app {app} {} set by its manifest (revision {revision}): change the manifest's `logs:` section instead",
+        fields.join(", "),
+        if fields.len() == 1 { "is" } else { "are" }
+    )]
+    SetByManifest {
+        /// App name.
+        app: String,
+        /// The revision whose manifest sets them.
+        revision: i64,
+        /// The fields refused (`retentionDays`, `rateLimit`, `levelFilter`).
+        fields: Vec<&'static str>,
+    },
     /// The database refused a value (PostgreSQL text cannot hold NUL characters): HTTP 400.
     #[error("invalid input: {0}")]
     InvalidInput(String),

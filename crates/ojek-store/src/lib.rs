@@ -16,8 +16,8 @@ mod rows;
 pub use db::redact_url;
 pub use error::StoreError;
 pub use logs::{
-    DEFAULT_RETENTION_DAYS, EffectiveLogSettings, LOG_LEVELS, LogSecret, LogSettingOrigins, LogSettings,
-    RETENTION_DAYS, SettingOrigin,
+    AppLogSettings, DEFAULT_RETENTION_DAYS, EffectiveLogSettings, LOG_LEVELS, LogSecret, LogSettingOrigins,
+    LogSettings, ManifestLogSettings, RETENTION_DAYS, SettingOrigin,
 };
 
 /// Result of store operations.
@@ -199,6 +199,10 @@ pub struct NewRevision {
     pub files: std::collections::BTreeMap<String, String>,
     /// Message.
     pub message: String,
+    /// The manifest's log settings (its `logs:` section, parsed by the caller; all `None` when it
+    /// has none). Saving makes them the app's manifest-set log settings, which come before the
+    /// app's own and its team's (audited `logs.settings` when they change).
+    pub log_settings: LogSettings,
     /// For saves: the team the caller found (and was authorised for) the app in. The save
     /// fails with `NotFound` if the app is no longer in that team; if `team_id` differs, the
     /// move is also audited (`app.move`) for this team. `None`: no check (creation, system).

@@ -1,7 +1,9 @@
 //! What the store keeps about log streams, as plain types: producer secrets, log settings per
-//! team (Barito's app group) and per app, and how an app's settings are resolved field by field
-//! (the app's, else the team's, else the default). Pure and synchronous: the queries are in
-//! `store/logs.rs`, and log records themselves are never kept here (see `ojek-logstore`).
+//! team (Barito's app group), per app (set in the API or UI) and set by an app's manifest (its
+//! `logs:` section, parsed by the caller), and how an app's settings are resolved field by field
+//! (the manifest's, else the app's, else the team's, else the default). Pure and synchronous:
+//! the queries are in `store/logs.rs`, and log records themselves are never kept here (see
+//! `ojek-logstore`).
 
 use std::ops::RangeInclusive;
 
@@ -88,11 +90,66 @@ impl LogSettings {
     }
 }
 
-/// Where an effective setting comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+impl LogSettings {
+    /// True when no field is set.
+    pub fn is_empty(&self) -> bool {
+        self == &LogSettings::default()
+    }
+
+    /// The fields (API names) that `manifest` sets and that `new` changes from `stored`: a change
+    /// the manifest would override, so it is refused. Empty when there is none.
+    pub fn fields_set_by_manifest(
+        stored: Option<&LogSettings>,
+        new: &LogSettings,
+        manifest: &LogSettings,
+    ) -> Vec<&'static str> {
+        let stored = stored.cloned().unwrap_or_default();
+        let mut fields = Vec::new();
+        if manifest.retention_days.is_some() && new.retention_days != stored.retention_days {
+            fields.push("retentionDays");
+        }
+        if manifest.rate_limit.is_some() && new.rate_limit != stored.rate_limit {
+            fields.push("rateLimit");
+        }
+        if manifest.level_filter.is_some() && new.level_filter != stored.level_filter {
+            fields.push("levelFilter");
+        }
+        fields
+    }
+}
+
+/// The log settings an app's manifest sets (the `logs:` section of its newest revision), and
+/// which revision that is. They come before the app's own settings and its team's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestLogSettings {
+    /// The revision whose manifest sets them.
+    pub revision: i64,
+    /// The values; at least one is set.
+    #[serde(flatten)]
+    pub settings: LogSettings,
+}
+
+/// What is stored about one app's log settings: its own (set in the API or UI) and its
+/// manifest's. Resolve with [`EffectiveLogSettings::resolve_with_manifest`] and the team's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppLogSettings {
+    /// App name.
+    pub app: String,
+    /// Its own settings, if any are stored.
+    pub own: Option<LogSettings>,
+    /// Its manifest's, if its newest revision has a `logs:` section.
+    pub manifest: Option<ManifestLogSettings>,
+}
+
+/// Where an effective setting comes from. Serialised as `app`, `team`, `default` or
+/// `manifest (revision N)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SettingOrigin {
-    /// The app's own settings.
+    /// The app's manifest: the `logs:` section of this revision.
+    Manifest(i64),
+    /// The app's own settings (API or UI).
     App,
     /// Its team's settings.
     Team,
@@ -100,8 +157,51 @@ pub enum SettingOrigin {
     Default,
 }
 
-/// The log settings in force for an app (or a team as a whole): the app's settings field by
-/// field over its team's, over the defaults; and where each comes from.
+impl std::fmt::Display for SettingOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SettingOrigin::Manifest(revision) => write!(f, "manifest (revision {revision})"),
+            SettingOrigin::App => f.write_str("app"),
+            SettingOrigin::Team => f.write_str("team"),
+            SettingOrigin::Default => f.write_str("default"),
+        }
+    }
+}
+
+impl std::str::FromStr for SettingOrigin {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let revision = s
+            .strip_prefix("manifest (revision ")
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|r| r.parse().ok());
+        match (s, revision) {
+            (_, Some(revision)) => Ok(SettingOrigin::Manifest(revision)),
+            ("app", _) => Ok(SettingOrigin::App),
+            ("team", _) => Ok(SettingOrigin::Team),
+            ("default", _) => Ok(SettingOrigin::Default),
+            _ => Err(format!(
+                "unknown setting origin {s:?}: app, team, default or manifest (revision N)"
+            )),
+        }
+    }
+}
+
+impl Serialize for SettingOrigin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for SettingOrigin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The log settings in force for an app (or a team as a whole): its manifest's field by field
+/// over the app's own settings, over its team's, over the defaults; and where each comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EffectiveLogSettings {
@@ -131,22 +231,35 @@ impl EffectiveLogSettings {
     /// Resolves each field from the app's settings, else the team's, else the default. Both
     /// `None` gives the defaults; `app: None` gives what the team's apps get without overrides.
     pub fn resolve(team: Option<&LogSettings>, app: Option<&LogSettings>) -> EffectiveLogSettings {
-        /// The first of app and team that sets the field, and which one it was.
+        EffectiveLogSettings::resolve_with_manifest(team, app, None)
+    }
+
+    /// Resolves each field from the app's manifest, else the app's own settings, else the
+    /// team's, else the default.
+    pub fn resolve_with_manifest(
+        team: Option<&LogSettings>,
+        app: Option<&LogSettings>,
+        manifest: Option<&ManifestLogSettings>,
+    ) -> EffectiveLogSettings {
+        let layers = [
+            manifest.map(|m| (&m.settings, SettingOrigin::Manifest(m.revision))),
+            app.map(|a| (a, SettingOrigin::App)),
+            team.map(|t| (t, SettingOrigin::Team)),
+        ];
+        /// The first layer that sets the field, and where it comes from.
         fn pick<T>(
-            team: Option<&LogSettings>,
-            app: Option<&LogSettings>,
+            layers: &[Option<(&LogSettings, SettingOrigin)>],
             field: impl Fn(&LogSettings) -> Option<T>,
         ) -> (Option<T>, SettingOrigin) {
-            let set = |settings: Option<&LogSettings>| settings.and_then(&field);
-            match (set(app), set(team)) {
-                (Some(value), _) => (Some(value), SettingOrigin::App),
-                (None, Some(value)) => (Some(value), SettingOrigin::Team),
-                (None, None) => (None, SettingOrigin::Default),
-            }
+            layers
+                .iter()
+                .flatten()
+                .find_map(|(settings, origin)| field(settings).map(|value| (Some(value), *origin)))
+                .unwrap_or((None, SettingOrigin::Default))
         }
-        let (retention_days, retention_origin) = pick(team, app, |s| s.retention_days);
-        let (rate_limit, rate_origin) = pick(team, app, |s| s.rate_limit);
-        let (level_filter, level_origin) = pick(team, app, |s| s.level_filter.clone());
+        let (retention_days, retention_origin) = pick(&layers, |s| s.retention_days);
+        let (rate_limit, rate_origin) = pick(&layers, |s| s.rate_limit);
+        let (level_filter, level_origin) = pick(&layers, |s| s.level_filter.clone());
         EffectiveLogSettings {
             retention_days: retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
             rate_limit,
@@ -265,6 +378,99 @@ mod tests {
                 "origin": {"retentionDays": "default", "rateLimit": "default", "levelFilter": "app"},
             }))
         );
+    }
+
+    #[test]
+    fn manifest_over_app_over_team_field_by_field() {
+        let team = settings(Some(14), Some(500), Some("debug"));
+        let app = settings(Some(60), Some(2000), None);
+        let manifest = ManifestLogSettings {
+            revision: 4,
+            settings: settings(None, Some(50), None),
+        };
+        let resolved = EffectiveLogSettings::resolve_with_manifest(Some(&team), Some(&app), Some(&manifest));
+        assert_eq!(
+            resolved,
+            EffectiveLogSettings {
+                retention_days: 60,
+                rate_limit: Some(50),
+                level_filter: Some("debug".into()),
+                origin: LogSettingOrigins {
+                    retention_days: SettingOrigin::App,
+                    rate_limit: SettingOrigin::Manifest(4),
+                    level_filter: SettingOrigin::Team,
+                },
+            }
+        );
+        let json = serde_json::to_value(&resolved).ok();
+        assert_eq!(
+            json.as_ref().map(|j| j["origin"].clone()),
+            Some(serde_json::json!({
+                "retentionDays": "app", "rateLimit": "manifest (revision 4)", "levelFilter": "team",
+            }))
+        );
+        // Without a manifest, as before.
+        assert_eq!(
+            EffectiveLogSettings::resolve_with_manifest(Some(&team), Some(&app), None),
+            EffectiveLogSettings::resolve(Some(&team), Some(&app))
+        );
+        // The manifest alone.
+        let only = EffectiveLogSettings::resolve_with_manifest(None, None, Some(&manifest));
+        assert_eq!(
+            (only.retention_days, only.origin.retention_days),
+            (DEFAULT_RETENTION_DAYS, SettingOrigin::Default)
+        );
+        assert_eq!(
+            serde_json::to_value(&manifest).ok(),
+            Some(
+                serde_json::json!({"revision": 4, "retentionDays": null, "rateLimit": 50, "levelFilter": null})
+            )
+        );
+    }
+
+    #[test]
+    fn origins_print_and_parse_back() {
+        for origin in [
+            SettingOrigin::Manifest(12),
+            SettingOrigin::App,
+            SettingOrigin::Team,
+            SettingOrigin::Default,
+        ] {
+            let text = origin.to_string();
+            assert_eq!(text.parse::<SettingOrigin>(), Ok(origin), "{text}");
+            let json = serde_json::to_string(&origin).unwrap_or_default();
+            assert_eq!(
+                serde_json::from_str::<SettingOrigin>(&json).ok(),
+                Some(origin),
+                "{json}"
+            );
+        }
+        assert_eq!(SettingOrigin::Manifest(3).to_string(), "manifest (revision 3)");
+        for bad in ["manifest", "manifest (revision x)", "App", ""] {
+            assert!(bad.parse::<SettingOrigin>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_changes_to_fields_the_manifest_sets_are_refused() {
+        let manifest = settings(Some(14), None, Some("warn"));
+        let stored = settings(Some(7), Some(100), None);
+        // Unchanged fields pass, whatever their value; fields the manifest leaves alone change.
+        assert!(LogSettings::fields_set_by_manifest(Some(&stored), &stored, &manifest).is_empty());
+        let rate_only = settings(Some(7), Some(5), None);
+        assert!(LogSettings::fields_set_by_manifest(Some(&stored), &rate_only, &manifest).is_empty());
+        // Setting, changing or clearing a field the manifest sets is refused.
+        let both = settings(None, Some(100), Some("info"));
+        assert_eq!(
+            LogSettings::fields_set_by_manifest(Some(&stored), &both, &manifest),
+            ["retentionDays", "levelFilter"]
+        );
+        assert_eq!(
+            LogSettings::fields_set_by_manifest(None, &settings(Some(14), None, None), &manifest),
+            ["retentionDays"]
+        );
+        assert!(LogSettings::fields_set_by_manifest(None, &LogSettings::default(), &manifest).is_empty());
+        assert!(LogSettings::default().is_empty() && !manifest.is_empty());
     }
 
     #[test]

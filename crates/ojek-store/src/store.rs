@@ -535,9 +535,12 @@ impl Store {
 
     // ---- apps and revisions
 
-    /// Creates an app with revision 1 (audited `app.create`, after = manifest).
-    /// `AlreadyExists` if the name is taken; `NotFound` if the team is missing.
+    /// Creates an app with revision 1 (audited `app.create`, after = manifest), and its
+    /// manifest-set log settings (audited `logs.settings` if there are any).
+    /// `AlreadyExists` if the name is taken; `NotFound` if the team is missing; `InvalidInput`
+    /// if the log settings are out of range.
     pub async fn create_app(&self, new: &NewRevision, actor: &Actor) -> Result<(AppSummary, Revision)> {
+        new.log_settings.validate()?;
         let now = now_ms();
         let files = files_json(new)?;
         let mut tx = self.begin_write().await?;
@@ -576,6 +579,13 @@ impl Store {
             after: Some(revision_state(1, &new.manifest, &files)),
         };
         append_audit(&mut tx, actor, now, audit).await?;
+        let saved = logs::SavedRevision {
+            app_id: id,
+            app: &new.app,
+            team_id: new.team_id,
+            number: 1,
+        };
+        logs::set_manifest_log_settings(&mut tx, &saved, &new.log_settings, actor, now).await?;
         tx.commit().await.map_err(map)?;
         let app = AppSummary {
             id,
@@ -591,9 +601,13 @@ impl Store {
     }
     /// Saves revision `base + 1` if the head is still `base` (and may move the app to
     /// `new.team_id`); audited `app.save` with before = base manifest, after = new manifest.
+    /// Its log settings replace the app's manifest-set ones (audited `logs.settings` when they
+    /// change; none clears them).
     /// `Conflict` (carrying the current head revision) if someone saved since `base`;
-    /// `NotFound` if there is no such app (or no team `new.team_id`).
+    /// `NotFound` if there is no such app (or no team `new.team_id`); `InvalidInput` if the log
+    /// settings are out of range.
     pub async fn save_revision(&self, new: &NewRevision, base: i64, actor: &Actor) -> Result<Revision> {
+        new.log_settings.validate()?;
         let now = now_ms();
         let files = files_json(new)?;
         let mut tx = self.begin_write().await?;
@@ -665,6 +679,13 @@ impl Store {
             after: Some(revision_state(number, &new.manifest, &files)),
         };
         append_audit(&mut tx, actor, now, audit).await?;
+        let saved = logs::SavedRevision {
+            app_id,
+            app: &new.app,
+            team_id: new.team_id,
+            number,
+        };
+        logs::set_manifest_log_settings(&mut tx, &saved, &new.log_settings, actor, now).await?;
         // A move is also recorded for the team the app leaves, so its readers see where it went.
         if let Some(from) = new.expected_team_id.filter(|t| *t != new.team_id) {
             let target_team: Option<String> = sqlx::query_scalar("SELECT name FROM teams WHERE id = $1")

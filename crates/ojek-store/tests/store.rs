@@ -2097,7 +2097,7 @@ async fn deployments_migration_applies_on_top_of_0001(db: &TestDb) {
         .fetch_all(&mut conn)
         .await
         .expect("applied migrations");
-    assert_eq!(versions, vec![1, 2, 3], "every later migration applied on top");
+    assert_eq!(versions, vec![1, 2, 3, 4], "every later migration applied on top");
     conn.close().await.ok();
     again.close().await;
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use ojek_core::spec::load::{LoadedPlatform, load_app, load_platform};
 use ojek_core::spec::platform::TargetKind;
-use ojek_core::{Format, NomadFormat, RenderOptions, Rendered};
+use ojek_core::{AppliedField, Format, NomadFormat, RenderOptions, Rendered};
 
 use crate::files::{FsReader, find_platform, read_text, write_all};
 use crate::{KubeFormat, NomadFormatArg, TargetArg, TargetArgs};
@@ -21,6 +21,8 @@ pub(crate) struct RenderedApp {
     pub platform: LoadedPlatform,
     /// Where the platform file is (paths in it are relative to its directory).
     pub platform_path: PathBuf,
+    /// The manifest fields ojek applies itself instead of rendering (`logs`).
+    pub applied: Vec<AppliedField>,
 }
 
 /// Loads the platform file and the manifest and renders the app for `args.env`; on invalid
@@ -61,6 +63,7 @@ pub(crate) fn render_app(file: &Path, args: &TargetArgs) -> Result<Result<Render
                 app: loaded.app.metadata.name.clone(),
                 platform,
                 platform_path,
+                applied: ojek_core::applied_by_ojek(&loaded),
             }))
         }
         Err(d) => {
@@ -121,10 +124,24 @@ pub fn explain(
     field: Option<&str>,
     json: bool,
 ) -> Result<ExitCode> {
-    let RenderedApp { rendered, .. } = match render_app(file, args)? {
+    let RenderedApp {
+        rendered, applied, ..
+    } = match render_app(file, args)? {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    // `ojek explain app.yaml logs` (or `logs.level`): fields ojek applies itself.
+    let applied_match =
+        |f: &AppliedField, sel: &str| f.field == sel || f.field.starts_with(&format!("{sel}."));
+    if let Some(sel) = object
+        && field.is_none()
+        && !json
+        && applied.iter().any(|f| applied_match(f, sel))
+    {
+        let chosen: Vec<&AppliedField> = applied.iter().filter(|f| applied_match(f, sel)).collect();
+        crate::emit(&applied_text(&chosen));
+        return Ok(ExitCode::SUCCESS);
+    }
     let entries = match ojek_core::explain(&rendered, object, field) {
         Ok(e) => e,
         Err(e) => {
@@ -154,6 +171,22 @@ pub fn explain(
         };
         text.push_str(&format!("  {} = {}\n      <- {}\n", e.field, value, e.origin));
     }
+    if object.is_none() && field.is_none() && !applied.is_empty() {
+        text.push_str(&applied_text(&applied.iter().collect::<Vec<_>>()));
+    }
     crate::emit(&text);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The fields ojek applies itself, in the form of `explain`'s other entries.
+fn applied_text(applied: &[&AppliedField]) -> String {
+    let mut text =
+        String::from("Applied by ojek, not rendered (the same for every target and environment)\n");
+    for f in applied {
+        text.push_str(&format!(
+            "  {} = {}\n      <- manifest ({}): applied by {}\n",
+            f.field, f.value, f.location, f.applied_by
+        ));
+    }
+    text
 }

@@ -95,7 +95,8 @@ pub async fn create(
 }
 
 /// Creates an app (revision 1) from a manifest on behalf of the caller (API and UI): the
-/// manifest must pass every check and the caller must be an editor of its team.
+/// manifest must pass every check and the caller must be an editor of its team. Its `logs:`
+/// section becomes the app's manifest-set log settings, in the same transaction.
 pub async fn create_app(
     state: &AppState,
     p: &Principal,
@@ -110,6 +111,7 @@ pub async fn create_app(
         manifest: input.manifest,
         files: input.files,
         message: message_or(&input.message, "Create app"),
+        log_settings: crate::logs::admin::from_manifest(checked.loaded.app.logs.as_ref()),
         expected_team_id: None,
     };
     let (app, rev) = state
@@ -201,9 +203,11 @@ pub async fn update(
     })))
 }
 
-/// Saves a new revision of an app on behalf of the caller (API and UI). `input.base_revision`
-/// is required and must be the newest revision, else 409 with the change made since
-/// (`current`, `currentManifest` and `diff` in the details).
+/// Saves a new revision of an app on behalf of the caller (API and UI; restoring an old
+/// revision saves its manifest again). `input.base_revision` is required and must be the
+/// newest revision, else 409 with the change made since (`current`, `currentManifest` and
+/// `diff` in the details). The manifest's `logs:` section replaces the app's manifest-set log
+/// settings (none clears them), in the same transaction.
 pub async fn save(
     state: &AppState,
     p: &Principal,
@@ -250,6 +254,7 @@ pub async fn save(
         manifest: input.manifest,
         files: input.files,
         message: message_or(&input.message, "Update app"),
+        log_settings: crate::logs::admin::from_manifest(checked.loaded.app.logs.as_ref()),
         expected_team_id: Some(app.team_id),
     };
     match state.store.save_revision(&new, base, &p.actor()).await {

@@ -1,10 +1,12 @@
 //! Log settings and producer secrets through the API. Settings: team defaults (team admins)
-//! and per-app overrides (the app's editors); secrets: per team or per app, shown once,
-//! stored hashed, rotated or revoked by team admins. Every change is audited by the store.
+//! and per-app overrides (the app's editors), below what an app's manifest sets (`logs:`,
+//! stored with each saved revision, see [`from_manifest`]); secrets: per team or per app, shown
+//! once, stored hashed, rotated or revoked by team admins. Every change is audited by the store.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use ojek_spec::manifest::Logs;
 use ojek_store::{LogSettings, Role, Team};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -28,6 +30,19 @@ pub struct Scope {
     pub app: Option<String>,
 }
 
+/// The log settings a manifest's `logs:` section sets (none when it has no section), as the
+/// store keeps them with the revision that is saved.
+pub fn from_manifest(logs: Option<&Logs>) -> LogSettings {
+    let Some(logs) = logs else {
+        return LogSettings::default();
+    };
+    LogSettings {
+        retention_days: logs.retention_days.map(i64::from),
+        rate_limit: logs.rate_limit.map(i64::from),
+        level_filter: logs.level.map(|l| l.as_str().to_owned()),
+    }
+}
+
 /// A team the caller holds `role` in (404 for teams they are not in, so names do not leak).
 async fn team(state: &AppState, p: &Principal, name: &str, role: Role) -> ApiResult<Team> {
     let team = state.store.team_by_name(name).await?;
@@ -49,7 +64,8 @@ async fn app_in(state: &AppState, team: &Team, app: &str) -> ApiResult<()> {
     }
 }
 
-/// `GET /api/logs/settings?team=&app=` (team viewers): what is stored and what applies.
+/// `GET /api/logs/settings?team=&app=` (team viewers): what is stored (the team's, the app's
+/// own, the app's manifest's with its revision) and what applies.
 pub async fn settings(
     State(state): State<AppState>,
     p: Principal,
@@ -60,17 +76,23 @@ pub async fn settings(
         app_in(&state, &team, app).await?;
     }
     let team_row = state.store.log_settings(team.id, None).await?;
-    let app_row = match &scope.app {
-        Some(app) => state.store.log_settings(team.id, Some(app)).await?,
-        None => None,
+    let (app_row, manifest) = match &scope.app {
+        Some(app) => (
+            state.store.log_settings(team.id, Some(app)).await?,
+            state.store.manifest_log_settings(team.id, app).await?,
+        ),
+        None => (None, None),
     };
     let effective = state
         .store
         .effective_log_settings(team.id, scope.app.as_deref())
         .await?;
-    Ok(Json(
-        json!({ "team": team_row, "app": app_row, "effective": effective }),
-    ))
+    Ok(Json(json!({
+        "team": team_row,
+        "app": app_row,
+        "manifest": manifest,
+        "effective": effective,
+    })))
 }
 
 /// Body of `PUT /api/logs/settings`.
@@ -89,7 +111,8 @@ pub struct PutSettings {
 }
 
 /// `PUT /api/logs/settings`: replaces the team's settings (team admins) or an app's override
-/// (the app's editors); absent fields are inherited.
+/// (the app's editors); absent fields are inherited. 409 `set_by_manifest` (naming the
+/// revision and the fields) if it would change an app's field that its manifest sets.
 pub async fn put_settings(
     State(state): State<AppState>,
     p: Principal,
@@ -201,4 +224,41 @@ pub async fn revoke_secret(
     let team = team(&state, &p, &scope.team, Role::Admin).await?;
     state.store.revoke_log_secret(id, team.id, &p.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use ojek_spec::manifest::LogLevel;
+
+    use super::*;
+
+    #[test]
+    fn manifest_levels_are_the_levels_the_store_accepts() {
+        let names: Vec<&str> = LogLevel::ALL.iter().map(|l| l.as_str()).collect();
+        assert_eq!(names, ojek_store::LOG_LEVELS);
+    }
+
+    #[test]
+    fn manifest_settings_become_store_settings() {
+        assert_eq!(from_manifest(None), LogSettings::default());
+        let logs = Logs {
+            retention_days: Some(3650),
+            rate_limit: Some(u32::MAX),
+            level: Some(LogLevel::Warn),
+        };
+        let settings = from_manifest(Some(&logs));
+        assert_eq!(
+            settings,
+            LogSettings {
+                retention_days: Some(3650),
+                rate_limit: Some(i64::from(u32::MAX)),
+                level_filter: Some("warn".into()),
+            }
+        );
+        assert!(
+            settings.validate().is_ok(),
+            "what the schema accepts, the store accepts"
+        );
+        assert_eq!(from_manifest(Some(&Logs::default())), LogSettings::default());
+    }
 }

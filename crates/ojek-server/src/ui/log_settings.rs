@@ -1,13 +1,15 @@
 //! `/settings/logs`: each of the user's teams' log settings (what applies, and for team admins
-//! a form) and producer secrets (team admins: create — shown once —, rotate, revoke). Every
-//! change goes through the API's handlers (`logs::admin`), so the same rules apply.
+//! a form), the settings of its apps that set their own (read-only here; those an app's manifest
+//! sets are marked as such, since they are changed in the manifest) and producer secrets (team
+//! admins: create — shown once —, rotate, revoke). Every change goes through the API's handlers
+//! (`logs::admin`), so the same rules apply.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use ojek_store::{AppFilter, Role};
+use ojek_store::{AppFilter, AppLogSettings, EffectiveLogSettings, LogSettings, Role, SettingOrigin};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -32,6 +34,13 @@ async fn render(state: &AppState, p: &Principal, status: StatusCode, notice: Opt
         let effective = match state.store.effective_log_settings(team.id, None).await {
             Ok(e) => e,
             Err(e) => return api_error_page(p, e.into()),
+        };
+        let (team_row, app_rows) = match (
+            state.store.log_settings(team.id, None).await,
+            state.store.apps_log_settings(team.id).await,
+        ) {
+            (Ok(t), Ok(a)) => (t, a),
+            (Err(e), _) | (_, Err(e)) => return api_error_page(p, e.into()),
         };
         let admin = p.can(team.id, Role::Admin);
         let (secrets, apps) = if admin {
@@ -59,10 +68,11 @@ async fn render(state: &AppState, p: &Principal, status: StatusCode, notice: Opt
             section.card id={ "logs-" (team.name) } data-team=(team.name) {
                 h2 { (team.name) " " span.badge.role { (role.as_str()) } }
                 dl.facts.log-effective {
-                    dt { "Retention" } dd { (effective.retention_days) " days" }
-                    dt { "Rate limit" } dd { @match effective.rate_limit { Some(r) => { (r) " lines/s per app" }, None => { "none" } } }
-                    dt { "Level filter" } dd { @match &effective.level_filter { Some(l) => { "keep " (l) " and above" }, None => { "keep every line" } } }
+                    dt { "Retention" } dd { (retention_text(&effective)) }
+                    dt { "Rate limit" } dd { (rate_limit_text(&effective)) @if effective.rate_limit.is_some() { " per app" } }
+                    dt { "Level filter" } dd { (level_text(&effective)) }
                 }
+                (apps_table(team_row.as_ref(), &app_rows))
                 @if admin {
                     form.grid-form.log-settings-form method="post" action={ "/settings/logs/" (team.name) "/settings" } {
                         input type="hidden" name="csrf" value=(csrf);
@@ -129,7 +139,10 @@ async fn render(state: &AppState, p: &Principal, status: StatusCode, notice: Opt
     let body = html! {
         div.page-head { h1 { "Log settings" } }
         @if let Some(n) = notice { (n) }
-        p.muted { "Shipping, reading and the query language: docs/logs.md. Apps can override these settings through the API." }
+        p.muted {
+            "Shipping, reading and the query language: docs/logs.md. Apps can override these settings "
+            "through the API, or in their manifest's " code { "logs:" } " section, which comes first."
+        }
         @if sections.is_empty() { p { "You are not a member of any team." } }
         @for s in sections { (s) }
     };
@@ -138,6 +151,69 @@ async fn render(state: &AppState, p: &Principal, status: StatusCode, notice: Opt
         page(p, "Log settings", Nav::Settings, "log-settings", body),
     )
         .into_response()
+}
+
+fn retention_text(e: &EffectiveLogSettings) -> String {
+    format!("{} days", e.retention_days)
+}
+
+fn rate_limit_text(e: &EffectiveLogSettings) -> String {
+    match e.rate_limit {
+        Some(r) => format!("{r} lines/s"),
+        None => "none".into(),
+    }
+}
+
+fn level_text(e: &EffectiveLogSettings) -> String {
+    match &e.level_filter {
+        Some(l) => format!("keep {l} and above"),
+        None => "keep every line".into(),
+    }
+}
+
+/// The apps of a team that set their own log settings, with what applies to each and where it
+/// comes from. Read-only: what a manifest sets is changed in the manifest (the API refuses it
+/// with 409 `set_by_manifest`), the rest through the API.
+fn apps_table(team: Option<&LogSettings>, apps: &[AppLogSettings]) -> Markup {
+    if apps.is_empty() {
+        return html! {};
+    }
+    let cell = |field: &'static str, value: String, origin: SettingOrigin| match origin {
+        SettingOrigin::Manifest(revision) => html! {
+            td.set-by-manifest data-field=(field) data-set-by="manifest" {
+                (value) " "
+                span.origin-kind.manifest title="Set by the app manifest's logs: section: change it there (read-only here)" {
+                    "manifest (revision " (revision) ")"
+                }
+            }
+        },
+        other => html! {
+            td data-field=(field) data-set-by=(other.to_string()) {
+                (value) " " span.origin-kind { (other.to_string()) }
+            }
+        },
+    };
+    html! {
+        h3 { "Apps with their own settings" }
+        p.muted {
+            "Values set by an app's manifest (" code { "logs:" } ") come first and are read-only here: "
+            "change them in the manifest. Other app values are set through the API."
+        }
+        table.list.compact.app-log-settings {
+            thead { tr { th { "App" } th { "Retention" } th { "Rate limit" } th { "Level filter" } } }
+            tbody {
+                @for a in apps {
+                    @let e = EffectiveLogSettings::resolve_with_manifest(team, a.own.as_ref(), a.manifest.as_ref());
+                    tr data-app=(a.app) {
+                        td.name { a href={ "/apps/" (a.app) } { (a.app) } }
+                        (cell("retentionDays", retention_text(&e), e.origin.retention_days))
+                        (cell("rateLimit", rate_limit_text(&e), e.origin.rate_limit))
+                        (cell("levelFilter", level_text(&e), e.origin.level_filter))
+                    }
+                }
+            }
+        }
+    }
 }
 
 trait RetentionIfSet {

@@ -1,12 +1,15 @@
 //! Log streams' control data: producer secrets (with one, a log shipper may write the streams of
-//! a team, or of one app of it) and log settings (retention, rate limit, level filter) per team
-//! and per app. The types, their validation and how settings are resolved live in
-//! `crate::logs`; this module only reads and writes them. It never sees a secret (only its
-//! SHA-256) and never touches log records.
+//! a team, or of one app of it) and log settings (retention, rate limit, level filter) per team,
+//! per app, and set by an app's manifest. The types, their validation and how settings are
+//! resolved live in `crate::logs`; this module only reads and writes them. It never sees a
+//! secret (only its SHA-256), never parses a manifest (the caller passes its `logs:` values in
+//! [`NewRevision`]) and never touches log records.
 //!
 //! An app's secret or settings row belongs to the app and the team it was created in: it is
 //! deleted with the app (foreign key, `ON DELETE CASCADE`), and while the app is in another
-//! team it is ignored (a secret is not found by its hash; settings are not read).
+//! team it is ignored (a secret is not found by its hash; settings are not read). Manifest-set
+//! settings belong to the app alone (`log_settings_manifest`, one row per app): each saved
+//! revision replaces them, in the save's transaction.
 
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -169,7 +172,9 @@ impl Store {
     /// Settings equal to those stored change nothing and write no audit entry.
     /// `InvalidInput` if a field is out of range or the level unknown (see
     /// [`LogSettings::validate`]); `NotFound` if
-    /// the team is missing or `app` is not one of its apps.
+    /// the team is missing or `app` is not one of its apps; `SetByManifest` if an app's field
+    /// that its manifest sets would change (see [`LogSettings::fields_set_by_manifest`]):
+    /// then nothing changes.
     pub async fn set_log_settings(
         &self,
         team_id: i64,
@@ -207,6 +212,19 @@ impl Store {
             .map(rows::log_settings)
             .transpose()?
             .map(|(_, _, settings)| settings);
+        // The app row is locked, so no save can change the manifest's settings until commit.
+        if let (Some(app), Some(app_id)) = (app, app_id)
+            && let Some(manifest) = manifest_log_settings_of(&mut tx, app_id).await?
+        {
+            let fields = LogSettings::fields_set_by_manifest(before.as_ref(), settings, &manifest.settings);
+            if !fields.is_empty() {
+                return Err(StoreError::SetByManifest {
+                    app: app.to_owned(),
+                    revision: manifest.revision,
+                    fields,
+                });
+            }
+        }
         if before.as_ref() == Some(settings) {
             return Ok(());
         }
@@ -257,24 +275,83 @@ impl Store {
         tx.commit().await.map_err(map)
     }
 
-    /// The settings stored for a team (`app: None`) or for one of its apps, as stored (fields
-    /// not set are `None`); `None` if nothing is stored (or the app is not in the team).
+    /// The settings stored for a team (`app: None`) or for one of its apps (its own, set in the
+    /// API or UI), as stored (fields not set are `None`); `None` if nothing is stored (or the
+    /// app is not in the team).
     pub async fn log_settings(&self, team_id: i64, app: Option<&str>) -> Result<Option<LogSettings>> {
-        let (team, app_row) = self.stored_log_settings(team_id, app).await?;
-        Ok(if app.is_some() { app_row } else { team })
+        let stored = self.stored_log_settings(team_id, app).await?;
+        Ok(if app.is_some() { stored.app } else { stored.team })
     }
 
-    /// The settings in force for an app of the team (or the team as a whole, `app: None`): the
-    /// app's over the team's over the defaults, field by field, each saying where it comes
-    /// from (see [`EffectiveLogSettings::resolve`]). Never fails for a missing team or app:
-    /// what is not stored is not set.
+    /// The settings app `app` of the team has from its manifest (the `logs:` section of its
+    /// newest revision); `None` if it has none (or the app is not in the team).
+    pub async fn manifest_log_settings(
+        &self,
+        team_id: i64,
+        app: &str,
+    ) -> Result<Option<ManifestLogSettings>> {
+        Ok(self.stored_log_settings(team_id, Some(app)).await?.manifest)
+    }
+
+    /// The settings in force for an app of the team (or the team as a whole, `app: None`): its
+    /// manifest's over the app's own over the team's over the defaults, field by field, each
+    /// saying where it comes from (see [`EffectiveLogSettings::resolve_with_manifest`]). Never
+    /// fails for a missing team or app: what is not stored is not set. One query (ingest asks
+    /// this for every request).
     pub async fn effective_log_settings(
         &self,
         team_id: i64,
         app: Option<&str>,
     ) -> Result<EffectiveLogSettings> {
-        let (team, app) = self.stored_log_settings(team_id, app).await?;
-        Ok(EffectiveLogSettings::resolve(team.as_ref(), app.as_ref()))
+        let stored = self.stored_log_settings(team_id, app).await?;
+        Ok(EffectiveLogSettings::resolve_with_manifest(
+            stored.team.as_ref(),
+            stored.app.as_ref(),
+            stored.manifest.as_ref(),
+        ))
+    }
+
+    /// What is stored about the log settings of each app of the team that has any (its own or
+    /// its manifest's), by app name.
+    pub async fn apps_log_settings(&self, team_id: i64) -> Result<Vec<AppLogSettings>> {
+        let sql = format!(
+            "SELECT {LOG_SETTINGS_COLS}, NULL AS revision FROM log_settings s JOIN apps a ON a.id = s.app_id \
+             WHERE s.team_id = $1 AND a.team_id = s.team_id \
+             UNION ALL \
+             SELECT {MANIFEST_COLS} \
+             FROM log_settings_manifest m JOIN apps a ON a.id = m.app_id WHERE a.team_id = $1"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(team_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        let mut apps: std::collections::BTreeMap<String, AppLogSettings> = Default::default();
+        for row in &rows {
+            let (_, app, settings) = rows::log_settings(row)?;
+            let app =
+                app.ok_or_else(|| StoreError::Corrupt("an app's log settings without the app".into()))?;
+            let entry = apps.entry(app.clone()).or_insert_with(|| AppLogSettings {
+                app,
+                own: None,
+                manifest: None,
+            });
+            match manifest_revision(row)? {
+                Some(revision) => entry.manifest = Some(ManifestLogSettings { revision, settings }),
+                None => entry.own = Some(settings),
+            }
+        }
+        Ok(apps.into_values().collect())
+    }
+
+    /// Every app's manifest-set settings, as (its team id, app name, settings), by app name.
+    /// For the retention job, with [`Store::all_log_settings`].
+    pub async fn all_manifest_log_settings(&self) -> Result<Vec<(i64, String, ManifestLogSettings)>> {
+        let sql = format!(
+            "SELECT {MANIFEST_COLS} FROM log_settings_manifest m JOIN apps a ON a.id = m.app_id ORDER BY a.name"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(map)?;
+        rows.iter().map(manifest_row).collect()
     }
 
     /// Every stored settings row that applies (app rows only while the app is in the row's
@@ -291,17 +368,17 @@ impl Store {
         rows.iter().map(rows::log_settings).collect()
     }
 
-    /// The team's stored settings and, if `app` is given, that app's (while it is in the team),
-    /// read together.
-    async fn stored_log_settings(
-        &self,
-        team_id: i64,
-        app: Option<&str>,
-    ) -> Result<(Option<LogSettings>, Option<LogSettings>)> {
-        // App names are never empty, so "" matches no app.
+    /// The team's stored settings and, if `app` is given, that app's own and its manifest's
+    /// (while it is in the team), read together in one query.
+    async fn stored_log_settings(&self, team_id: i64, app: Option<&str>) -> Result<StoredLogSettings> {
+        // App names are never empty, so "" matches no app. Rows of the manifest's settings are
+        // the ones with a revision.
         let sql = format!(
-            "SELECT {LOG_SETTINGS_COLS} FROM log_settings s LEFT JOIN apps a ON a.id = s.app_id \
-             WHERE s.team_id = $1 AND (s.app_id IS NULL OR (a.name = $2 AND a.team_id = s.team_id))"
+            "SELECT {LOG_SETTINGS_COLS}, NULL AS revision FROM log_settings s LEFT JOIN apps a ON a.id = s.app_id \
+             WHERE s.team_id = $1 AND (s.app_id IS NULL OR (a.name = $2 AND a.team_id = s.team_id)) \
+             UNION ALL \
+             SELECT {MANIFEST_COLS} \
+             FROM log_settings_manifest m JOIN apps a ON a.id = m.app_id WHERE a.team_id = $1 AND a.name = $2"
         );
         let rows = sqlx::query(&sql)
             .bind(team_id)
@@ -309,15 +386,132 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(map)?;
-        let (mut team, mut app) = (None, None);
+        let mut stored = StoredLogSettings::default();
         for row in &rows {
-            match rows::log_settings(row)? {
-                (_, Some(_), settings) => app = Some(settings),
-                (_, None, settings) => team = Some(settings),
+            match (rows::log_settings(row)?, manifest_revision(row)?) {
+                ((_, Some(_), settings), Some(revision)) => {
+                    stored.manifest = Some(ManifestLogSettings { revision, settings })
+                }
+                ((_, Some(_), settings), None) => stored.app = Some(settings),
+                ((_, None, settings), _) => stored.team = Some(settings),
             }
         }
-        Ok((team, app))
+        Ok(stored)
     }
+}
+
+/// A team's stored log settings and one app's, own and from its manifest.
+#[derive(Default)]
+struct StoredLogSettings {
+    team: Option<LogSettings>,
+    app: Option<LogSettings>,
+    manifest: Option<ManifestLogSettings>,
+}
+
+/// Columns of manifest-set settings from `log_settings_manifest m JOIN apps a`, named as
+/// [`LOG_SETTINGS_COLS`] are (plus `revision`), so that the two can be read in one `UNION ALL`.
+const MANIFEST_COLS: &str =
+    "a.team_id, a.name AS app, m.retention_days, m.rate_limit, m.level_filter, m.revision";
+
+/// A row of [`MANIFEST_COLS`]: the app's team id, its name and its manifest-set settings.
+fn manifest_row(row: &sqlx::any::AnyRow) -> Result<(i64, String, ManifestLogSettings)> {
+    let (team_id, app, settings) = rows::log_settings(row)?;
+    let app = app.ok_or_else(|| StoreError::Corrupt("manifest log settings without their app".into()))?;
+    let revision = manifest_revision(row)?.ok_or_else(|| {
+        StoreError::Corrupt(format!("manifest log settings of app {app} without a revision"))
+    })?;
+    Ok((team_id, app, ManifestLogSettings { revision, settings }))
+}
+
+/// The `revision` column of a settings row read together with manifest-set ones: `None` for a
+/// team's or an app's own settings.
+fn manifest_revision(row: &sqlx::any::AnyRow) -> Result<Option<i64>> {
+    sqlx::Row::try_get(row, "revision").map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The revision being saved, for [`set_manifest_log_settings`].
+pub(super) struct SavedRevision<'a> {
+    /// App id.
+    pub app_id: i64,
+    /// App name.
+    pub app: &'a str,
+    /// The app's team with this revision.
+    pub team_id: i64,
+    /// The revision's number.
+    pub number: i64,
+}
+
+/// Makes `settings` (the `logs:` values of revision `saved`, validated by the caller) the app's
+/// manifest-set log settings, on the save's transaction: stored with the revision's number, or
+/// deleted when there are none. A change of the values is audited `logs.settings` (before and
+/// after with their revisions); the same values under a new revision only move the revision.
+pub(super) async fn set_manifest_log_settings(
+    conn: &mut AnyConnection,
+    saved: &SavedRevision<'_>,
+    settings: &LogSettings,
+    actor: &Actor,
+    now: i64,
+) -> Result<()> {
+    let before = manifest_log_settings_of(conn, saved.app_id).await?;
+    let write = match (&before, settings.is_empty()) {
+        (None, true) => return Ok(()),
+        (Some(_), true) => None,
+        (Some(_), false) => Some(
+            "UPDATE log_settings_manifest SET revision = $1, retention_days = $2, rate_limit = $3, \
+             level_filter = $4 WHERE app_id = $5",
+        ),
+        (None, false) => Some(
+            "INSERT INTO log_settings_manifest (revision, retention_days, rate_limit, level_filter, app_id) \
+             VALUES ($1, $2, $3, $4, $5)",
+        ),
+    };
+    match write {
+        Some(sql) => sqlx::query(sql)
+            .bind(saved.number)
+            .bind(settings.retention_days)
+            .bind(settings.rate_limit)
+            .bind(settings.level_filter.as_deref())
+            .bind(saved.app_id),
+        None => sqlx::query("DELETE FROM log_settings_manifest WHERE app_id = $1").bind(saved.app_id),
+    }
+    .execute(&mut *conn)
+    .await
+    .map_err(map)?;
+    if before.as_ref().map(|b| &b.settings) == Some(settings) {
+        return Ok(());
+    }
+    let after = ManifestLogSettings {
+        revision: saved.number,
+        settings: settings.clone(),
+    };
+    let audit = Audit {
+        action: "logs.settings",
+        team_id: Some(saved.team_id),
+        app: Some(saved.app),
+        target: format!(
+            "log settings of app {} set by its manifest (revision {})",
+            saved.app, saved.number
+        ),
+        before: before.map(|b| json!(b)),
+        after: Some(json!(after)),
+    };
+    append_audit(conn, actor, now, audit).await
+}
+
+/// The manifest-set log settings of app `app_id`, if it has any.
+async fn manifest_log_settings_of(
+    conn: &mut AnyConnection,
+    app_id: i64,
+) -> Result<Option<ManifestLogSettings>> {
+    let sql = format!(
+        "SELECT {MANIFEST_COLS} FROM log_settings_manifest m JOIN apps a ON a.id = m.app_id WHERE m.app_id = $1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(app_id)
+        .fetch_optional(conn)
+        .await
+        .map_err(map)?;
+    Ok(row.as_ref().map(manifest_row).transpose()?.map(|(_, _, m)| m))
 }
 
 /// A secret about to be stored.

@@ -190,6 +190,7 @@ pub fn new_revision(app: &str, team: &Team, note: &str) -> NewRevision {
         manifest: manifest(app, &team.name, note),
         files: BTreeMap::from([("config/app.toml".to_owned(), format!("note = \"{note}\"\n"))]),
         message: note.into(),
+        log_settings: LogSettings::default(),
         expected_team_id: None,
     }
 }
