@@ -78,6 +78,19 @@ const STALE_DEPLOYMENT_MS: i64 = 60 * 60 * 1000;
 
 /// Opens the store and prepares it; returns the server state.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    // A wrong log node setting stops the start before anything is created.
+    let logs_node = match (&config.logs_node, &config.node_token) {
+        (Some(url), Some(token)) => {
+            anyhow::ensure!(
+                config.logs_archive.is_none(),
+                "--logs-archive belongs on the log node (`ojek ingest --logs-archive`): with --logs-node \
+                 this server keeps no logs"
+            );
+            Some(crate::logs::node_client::LogNode::new(url, token.clone())?)
+        }
+        (Some(_), None) => anyhow::bail!("--logs-node: {}", crate::logs::node::NodeTokenError::Missing),
+        (None, _) => None,
+    };
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
@@ -99,7 +112,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     }
     let logs_dir = config.data_dir.join("logs");
     let mut state = AppState::new(store, config);
-    state.logs = Some(std::sync::Arc::new(crate::logs::Logs::open(&logs_dir)?));
+    // With a log node the logs are kept there; otherwise here.
+    match logs_node {
+        Some(node) => state.logs_node = Some(std::sync::Arc::new(node)),
+        None => state.logs = Some(std::sync::Arc::new(crate::logs::Logs::open(&logs_dir)?)),
+    }
     Ok(state)
 }
 
@@ -212,6 +229,7 @@ pub async fn load_demo(store: &Store) -> anyhow::Result<()> {
             manifest: text.to_string(),
             files,
             message: format!("Import {file} from the examples"),
+            log_settings: crate::logs::admin::from_manifest(loaded.app.logs.as_ref()),
             expected_team_id: None,
         };
         match store.create_app(&new, &actor).await {

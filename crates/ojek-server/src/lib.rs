@@ -1,7 +1,8 @@
 //! The ojek control plane: a JSON API (described in OpenAPI) and a server-rendered web UI over
 //! the store (`ojek-store`) and the pure renderer (`ojek-core`).
 //!
-//! `ojek up` calls [`start`]; tests call it too, on port 0.
+//! `ojek up` calls [`start`]; tests call it too, on port 0. `ojek ingest` calls
+//! [`logs::node::start`]: the log pipeline alone.
 
 use std::net::SocketAddr;
 
@@ -33,8 +34,12 @@ use crate::error::ApiError;
 /// The whole application: API, UI, static files, middleware.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    // Shippers' endpoints: producer secrets, no session, so outside the CSRF layer.
-    let ingest = logs::ingest::routes();
+    // Shippers' endpoints: producer secrets, no session, so outside the CSRF layer. With a log
+    // node, shippers must send to it instead: the same routes answer 421 saying so.
+    let ingest = match state.logs_node {
+        Some(_) => logs::ingest::routes().route_layer(middleware::from_fn(logs_on_the_node)),
+        None => logs::ingest::routes(),
+    };
     let app = Router::new()
         .nest("/api", api::routes().fallback(api_not_found))
         .merge(ui::routes())
@@ -72,8 +77,19 @@ async fn api_not_found(
     ApiError::not_found(format!("no API endpoint {} {}", req.method(), uri.path()))
 }
 
+/// The ingest endpoints of a control plane whose logs are on a log node (`--logs-node`): the
+/// request goes no further.
+async fn logs_on_the_node(_: Request, _: Next) -> ApiError {
+    ApiError::new(
+        StatusCode::MISDIRECTED_REQUEST,
+        "logs_on_node",
+        "this server does not take logs: its logs are kept by a log node (`ojek ingest`); \
+         send them to the node's address instead",
+    )
+}
+
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.
-async fn healthz(State(state): State<AppState>) -> Response {
+pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => ApiError::from(e).into_response(),
@@ -199,14 +215,33 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
             logs::demo::spawn(logs);
         }
     }
+    if let Some(node) = state.logs_node.clone() {
+        // Say at once when the node is not there or the token differs; reads answer 503 or
+        // 502 with the reason until it is fixed.
+        tokio::spawn(async move {
+            match node.check().await {
+                Ok(()) => tracing::info!(node = %node.url(), "logs are read from the log node"),
+                Err(e) => tracing::warn!(node = %node.url(), "the log node is not ready: {e}"),
+            }
+        });
+    }
     let demo_clusters = if state.config.demo {
         demo_clusters::start(&state.store, &state.config.data_dir).await?
     } else {
         None
     };
+    serve(state.clone(), router(state), demo_clusters).await
+}
+
+/// Serves `app` on `state.config.listen`.
+pub(crate) async fn serve(
+    state: AppState,
+    app: Router,
+    demo_clusters: Option<demo_clusters::DemoClusters>,
+) -> anyhow::Result<Server> {
     let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
     let addr = listener.local_addr()?;
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Server {
         addr,

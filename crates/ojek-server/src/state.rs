@@ -26,6 +26,16 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Mark cookies `Secure` (serve behind HTTPS).
     pub secure_cookies: bool,
+    /// Where retention archives each expired log day before dropping it (`--logs-archive`);
+    /// `None`: expired days are dropped without a copy.
+    pub logs_archive: Option<Arc<ojek_logstore::archive::Archive>>,
+    /// `ojek up --logs-node`: the URL of the log node (`ojek ingest`) that keeps the logs. This
+    /// server then opens no log store, takes no logs and runs no retention; it reads from the
+    /// node.
+    pub logs_node: Option<String>,
+    /// The secret shared with the log node (`OJEK_NODE_TOKEN`): on a node, what its internal
+    /// API requires; on a control plane with `logs_node`, what it sends.
+    pub node_token: Option<crate::logs::node::NodeToken>,
 }
 
 impl Config {
@@ -39,6 +49,9 @@ impl Config {
             admin_password: None,
             max_body_bytes: 1024 * 1024,
             secure_cookies: false,
+            logs_archive: None,
+            logs_node: None,
+            node_token: None,
         }
     }
 
@@ -68,6 +81,8 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     /// The log store and its limits (`None`: this server takes no logs).
     pub logs: Option<Arc<crate::logs::Logs>>,
+    /// The log node this server reads logs from instead (`--logs-node`).
+    pub logs_node: Option<Arc<crate::logs::node_client::LogNode>>,
     platform: Arc<Mutex<Option<CachedPlatform>>>,
 }
 
@@ -79,6 +94,7 @@ impl AppState {
             config: Arc::new(config),
             limiter: Arc::default(),
             logs: None,
+            logs_node: None,
             platform: Arc::default(),
         }
     }

@@ -4,6 +4,7 @@ mod client_cmd;
 mod client_deploy;
 mod deploy_cmd;
 mod files;
+mod ingest_cmd;
 mod logs_cmd;
 mod render_cmd;
 mod up_cmd;
@@ -93,6 +94,10 @@ enum Command {
     },
     /// Serve the web UI and JSON API (embedded SQLite by default; --database for PostgreSQL).
     Up(up_cmd::UpArgs),
+    /// Run a log node alone: ingest (Barito, Elasticsearch bulk, OTLP), log storage, retention
+    /// and archive, read by control planes started with `ojek up --logs-node` (OJEK_NODE_TOKEN
+    /// required on both).
+    Ingest(ingest_cmd::IngestArgs),
     /// Work with apps stored on an ojek server: list, show, push, history, diff, render, plan,
     /// deploy, rollback, deployments, status.
     Apps {
@@ -195,6 +200,7 @@ fn main() -> ExitCode {
             client_cmd::run(&server, client_cmd::AppsCommand::Rollback(args))
         }
         Command::Up(args) => up_cmd::run(args),
+        Command::Ingest(args) => ingest_cmd::run(args),
         Command::Apps { server, command } => client_cmd::run(&server, command),
         Command::Logs(args) => logs_cmd::run(args),
         Command::Schema { kind } => {

@@ -158,6 +158,53 @@ fn render_writes_every_format() {
 }
 
 #[test]
+fn explain_lists_what_ojek_applies_itself_with_its_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let example = std::fs::read_to_string(root().join("examples/driver-location.yaml")).expect("example");
+    let manifest = dir.path().join("app.yaml");
+    std::fs::write(
+        &manifest,
+        format!("{example}logs:\n  retentionDays: 14\n  level: warn\n"),
+    )
+    .expect("write");
+    let logs_line = example.lines().count() + 2;
+    let path = manifest.to_str().expect("utf8");
+    let base = [
+        "explain",
+        path,
+        "--env",
+        "staging",
+        "--platform",
+        "examples/platform.yaml",
+    ];
+    let out = ojek(&base);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let section = t
+        .split("Applied by ojek, not rendered")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no applied section: {t}"));
+    assert!(
+        section.contains(&format!("  logs.retentionDays = 14\n      <- manifest ({path}:{logs_line}:18): applied by ojek's log pipeline")),
+        "{section}"
+    );
+    assert!(section.contains("  logs.level = \"warn\""), "{section}");
+    // Asked for by name, only those.
+    let mut one = base.to_vec();
+    one.push("logs.level");
+    let out = ojek(&one);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("logs.level") && !t.contains("logs.retentionDays") && !t.contains("Deployment/"),
+        "{t}"
+    );
+    // Without `logs`, nothing of the kind.
+    let out = ojek(&["explain", "examples/driver-location.yaml", "--env", "staging"]);
+    assert!(!text(&out).contains("Applied by ojek"));
+}
+
+#[test]
 fn explain_names_the_manifest_line_of_a_field() {
     let out = ojek(&[
         "explain",
@@ -188,4 +235,38 @@ fn schema_is_json_schema() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
     assert!(v["$defs"]["Process"]["properties"]["image"].is_object());
+}
+
+#[test]
+fn up_refuses_a_bad_logs_archive_url_at_start_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().display().to_string();
+    for (url, expected) in [
+        ("ftp://host/logs", "unsupported scheme `ftp`"),
+        (
+            "s3://AKIAEXAMPLE:top-secret@bucket/logs",
+            "credentials do not belong in the URL",
+        ),
+        ("s3:///logs", "no bucket"),
+    ] {
+        let out = ojek(&[
+            "up",
+            "--data-dir",
+            &data,
+            "--listen",
+            "127.0.0.1:0",
+            "--logs-archive",
+            url,
+        ]);
+        assert!(!out.status.success(), "{url}: {}", text(&out));
+        let text = text(&out);
+        assert!(
+            text.contains("--logs-archive") && text.contains(expected),
+            "{url}: {text}"
+        );
+        assert!(
+            !text.contains("top-secret") && !text.contains("AKIAEXAMPLE"),
+            "{text}"
+        );
+    }
 }

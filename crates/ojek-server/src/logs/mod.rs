@@ -1,6 +1,8 @@
 //! Logs (Barito): ingest endpoints for shippers ([`ingest`]), the log store they write to
 //! (`ojek-logstore`: write-ahead log + Tantivy index in `<data dir>/logs`), per-app rate
-//! limits, and the live-tail feed of what was just written.
+//! limits, and the live-tail feed of what was just written. Reads go through a
+//! [`backend::LogBackend`]: this store, or a log node ([`node`], `ojek ingest`) that keeps the
+//! logs apart from the control plane ([`node_client`], `ojek up --logs-node`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,8 +14,11 @@ use ojek_logstore::store::LogStore;
 use tokio::sync::broadcast;
 
 pub mod admin;
+pub mod backend;
 pub mod demo;
 pub mod ingest;
+pub mod node;
+pub mod node_client;
 pub mod otlp;
 pub mod retention;
 pub mod search;
@@ -42,6 +47,8 @@ struct Bucket {
 impl Logs {
     /// Opens the log store in `dir` (replaying its write-ahead log).
     pub fn open(dir: &Path) -> anyhow::Result<Logs> {
+        // Indexing allocates large short-lived arenas: see `prefer_small_pages`.
+        ojek_logstore::prefer_small_pages();
         let store = LogStore::open(dir)
             .map_err(|e| anyhow::anyhow!("cannot open the log store in {}: {e}", dir.display()))?;
         let (tail, _) = broadcast::channel(1024);

@@ -1,11 +1,17 @@
 //! Retention: every hour (and at start), each stream's days older than its app's retention
-//! (the app's setting, else its team's, else 30 days) are dropped whole.
+//! (its manifest's, else the app's setting, else its team's, else 30 days) are dropped whole.
+//! With a log archive (`ojek up --logs-archive`), each such day is first copied to it
+//! (`ojek_logstore::archive`) and dropped only once the copy is verified; a day that cannot be
+//! archived stays until a later run archives it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
+use ojek_logstore::archive::Archive;
 use ojek_logstore::index::{PartitionKey, Stream};
-use ojek_store::{AppFilter, DEFAULT_RETENTION_DAYS, EffectiveLogSettings, LogSettings};
+use ojek_logstore::store::LogStore;
+use ojek_store::{AppFilter, DEFAULT_RETENTION_DAYS, EffectiveLogSettings, LogSettings, ManifestLogSettings};
 
 use crate::auth::now_ms;
 use crate::state::AppState;
@@ -67,6 +73,10 @@ pub async fn run_once(state: &AppState, now: i64) -> anyhow::Result<Vec<Partitio
             }
         }
     }
+    let mut manifest_rows: BTreeMap<(i64, String), ManifestLogSettings> = BTreeMap::new();
+    for (team, app, settings) in state.store.all_manifest_log_settings().await? {
+        manifest_rows.insert((team, app), settings);
+    }
     let streams: BTreeSet<Stream> = logs
         .store
         .index()
@@ -78,16 +88,50 @@ pub async fn run_once(state: &AppState, now: i64) -> anyhow::Result<Vec<Partitio
     for stream in streams {
         let days = match team_of.get(&stream.app) {
             Some(team) => {
-                EffectiveLogSettings::resolve(team_rows.get(team), app_rows.get(&(*team, stream.app.clone())))
-                    .retention_days
+                let key = (*team, stream.app.clone());
+                EffectiveLogSettings::resolve_with_manifest(
+                    team_rows.get(team),
+                    app_rows.get(&key),
+                    manifest_rows.get(&key),
+                )
+                .retention_days
             }
             None => DEFAULT_RETENTION_DAYS,
         };
-        let index = logs.store.clone();
         let before = now - days * DAY_MS;
+        if let Some(archive) = &state.config.logs_archive {
+            dropped.extend(archive_then_drop(archive, &logs.store, &stream, before).await);
+            continue;
+        }
+        let index = logs.store.clone();
         let stream_ = stream.clone();
         let gone = tokio::task::spawn_blocking(move || index.index().drop_before(&stream_, before)).await??;
         dropped.extend(gone);
     }
     Ok(dropped)
+}
+
+/// Archives each expired day of `stream`, oldest first, and drops it once archived; a day that
+/// cannot be archived is kept (with the stream's newer expired days) and tried again at the next
+/// run. Returns the days dropped.
+async fn archive_then_drop(
+    archive: &Archive,
+    store: &Arc<LogStore>,
+    stream: &Stream,
+    before: i64,
+) -> Vec<PartitionKey> {
+    let expired = archive.archive_expired(store, stream, before).await;
+    for m in &expired.archived {
+        tracing::info!(
+            app = %m.app, env = %m.env, day = %m.day, records = m.records, bytes = m.bytes,
+            object = %m.object, "log day archived"
+        );
+    }
+    if let Some((key, e)) = &expired.kept {
+        tracing::warn!(
+            app = %key.stream.app, env = %key.stream.env, day = %key.day_name(), archive = %archive,
+            "expired log day not archived, so not dropped: {e}"
+        );
+    }
+    expired.dropped
 }

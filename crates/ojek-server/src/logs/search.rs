@@ -1,36 +1,34 @@
 //! Reading logs: `GET /api/logs/search`, `/histogram`, `/top` and `/tail` (Server-Sent
 //! Events). Readers need read access to each app's team (a session or an API token; producer
 //! secrets cannot read); every read is recorded in the audit log of the teams it touched (who,
-//! query, range, apps).
+//! query, range, apps). What was allowed is then read from the server's [`LogBackend`]: its own
+//! store, or its log node.
 
 use std::collections::BTreeSet;
-use std::convert::Infallible;
-use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::Response;
 use ojek_core::spec::values::parse_duration;
-use ojek_logs::{Record, evaluate, parse_at};
+use ojek_logs::parse_at;
 use ojek_logstore::index::{SearchRequest, Stream};
 use ojek_store::{AppFilter, Role};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio_stream::StreamExt as _;
-use tokio_stream::wrappers::BroadcastStream;
 
-use super::Logs;
+use super::backend::{LogBackend, LogRead};
 use crate::api::apps::readable_app;
 use crate::auth::{Principal, now_ms};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// The most records in one page.
-const MAX_LIMIT: usize = 1_000;
+pub(crate) const MAX_LIMIT: usize = 1_000;
 /// The most histogram buckets.
-const MAX_BUCKETS: usize = 1_000;
+pub(crate) const MAX_BUCKETS: usize = 1_000;
+/// The most values of `/top`.
+pub(crate) const MAX_TOP: usize = 100;
 
 /// Query string of the log endpoints.
 #[derive(Debug, Default, Deserialize)]
@@ -73,21 +71,24 @@ pub struct LogQuery {
     pub tail: Option<String>,
 }
 
-/// What a request reads: its streams, the parsed query and the time range.
+/// What a request reads (its streams, the parsed query and the time range), where from, and
+/// for the audit record the apps and teams it touches.
 pub(crate) struct Read {
-    pub logs: Arc<Logs>,
-    pub request: SearchRequest,
+    pub backend: LogBackend,
+    pub read: LogRead,
     pub apps: Vec<String>,
     pub teams: Vec<i64>,
 }
 
-fn logs_of(state: &AppState) -> ApiResult<Arc<Logs>> {
-    state.logs.clone().ok_or_else(|| {
+/// Parses a query as of `now` (Unix ms): 400 `bad_query` with the column when it cannot be read.
+pub(crate) fn parse_query(text: &str, now: i64) -> ApiResult<ojek_logs::Query> {
+    parse_at(text, now).map_err(|e| {
         ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "logs_unavailable",
-            "this server keeps no logs",
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("the query cannot be read: {e}"),
         )
+        .with_details(json!({ "column": e.column }))
     })
 }
 
@@ -106,16 +107,10 @@ fn time_of(text: &str, what: &str) -> ApiResult<i64> {
 
 /// Resolves the streams, the query and the range of a request, checking read access.
 pub(crate) async fn read(state: &AppState, p: &Principal, q: &LogQuery) -> ApiResult<Read> {
-    let logs = logs_of(state)?;
+    let backend = LogBackend::of(state)?;
     let now = now_ms();
-    let query = parse_at(q.q.as_deref().unwrap_or(""), now).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_query",
-            format!("the query cannot be read: {e}"),
-        )
-        .with_details(json!({ "column": e.column }))
-    })?;
+    let text = q.q.clone().unwrap_or_default();
+    let query = parse_query(&text, now)?;
     let to = match &q.to {
         Some(t) => time_of(t, "to")?,
         None => now + 1,
@@ -188,12 +183,16 @@ pub(crate) async fn read(state: &AppState, p: &Principal, q: &LogQuery) -> ApiRe
         .collect();
     let teams: BTreeSet<i64> = apps.iter().map(|(_, t)| *t).collect();
     Ok(Read {
-        logs,
-        request: SearchRequest {
-            streams,
-            query,
-            from_ms: from,
-            to_ms: to,
+        backend,
+        read: LogRead {
+            request: SearchRequest {
+                streams,
+                query,
+                from_ms: from,
+                to_ms: to,
+            },
+            query: text,
+            parsed_at: now,
         },
         apps: apps.into_iter().map(|(a, _)| a).collect(),
         teams: teams.into_iter().collect(),
@@ -211,10 +210,10 @@ pub(crate) async fn audit(
     let detail = json!({
         "kind": kind,
         "query": q.q.clone().unwrap_or_default(),
-        "from": r.request.from_ms,
-        "to": r.request.to_ms,
+        "from": r.read.request.from_ms,
+        "to": r.read.request.to_ms,
         "apps": r.apps,
-        "environments": r.request.streams.iter().map(|s| s.env.clone()).collect::<BTreeSet<_>>(),
+        "environments": r.read.request.streams.iter().map(|s| s.env.clone()).collect::<BTreeSet<_>>(),
     });
     let target = r.apps.join(",");
     state
@@ -222,25 +221,6 @@ pub(crate) async fn audit(
         .record_read(&p.actor(), "logs.search", &r.teams, &target, &detail)
         .await?;
     Ok(())
-}
-
-/// Runs index work on a blocking thread.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ojek_logstore::index::IndexError> + Send + 'static,
-) -> ApiResult<T> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "log_index",
-            e.to_string(),
-        )),
-        Err(e) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            e.to_string(),
-        )),
-    }
 }
 
 /// `GET /api/logs/search`: newest first, a page at a time.
@@ -252,15 +232,12 @@ pub async fn search(
     let r = read(&state, &p, &q).await?;
     audit(&state, &p, &r, "search", &q).await?;
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
-    let cursor = q.cursor;
-    let logs = r.logs.clone();
-    let request = r.request.clone();
-    let page = blocking(move || logs.store.index().search(&request, limit, cursor)).await?;
+    let page = r.backend.search(&r.read, limit, q.cursor).await?;
     Ok(Json(json!({
         "records": page.records,
         "nextCursor": page.next_cursor,
-        "from": r.request.from_ms,
-        "to": r.request.to_ms,
+        "from": r.read.request.from_ms,
+        "to": r.read.request.to_ms,
     })))
 }
 
@@ -273,15 +250,13 @@ pub async fn histogram(
     let r = read(&state, &p, &q).await?;
     audit(&state, &p, &r, "histogram", &q).await?;
     let buckets = q.buckets.unwrap_or(60).clamp(1, MAX_BUCKETS);
-    let logs = r.logs.clone();
-    let request = r.request.clone();
-    let counts = blocking(move || logs.store.index().histogram(&request, buckets)).await?;
+    let counts = r.backend.histogram(&r.read, buckets).await?;
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     Ok(Json(json!({
         "buckets": counts.iter().map(|(start, count)| json!({ "start": start, "count": count })).collect::<Vec<_>>(),
         "total": total,
-        "from": r.request.from_ms,
-        "to": r.request.to_ms,
+        "from": r.read.request.from_ms,
+        "to": r.read.request.to_ms,
     })))
 }
 
@@ -298,10 +273,8 @@ pub async fn top(
         .ok_or_else(|| ApiError::bad_request("`field` is required: e.g. level, host, http.status"))?;
     let r = read(&state, &p, &q).await?;
     audit(&state, &p, &r, "top", &q).await?;
-    let n = q.n.unwrap_or(10).clamp(1, 100);
-    let logs = r.logs.clone();
-    let request = r.request.clone();
-    let values = blocking(move || logs.store.index().top_values(&request, &field, n)).await?;
+    let n = q.n.unwrap_or(10).clamp(1, MAX_TOP);
+    let values = r.backend.top_values(&r.read, &field, n).await?;
     Ok(Json(json!({
         "values": values.iter().map(|(value, count)| json!({ "value": value, "count": count })).collect::<Vec<_>>(),
     })))
@@ -314,36 +287,8 @@ pub async fn tail(
     State(state): State<AppState>,
     p: Principal,
     Query(q): Query<LogQuery>,
-) -> ApiResult<Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>>> {
+) -> ApiResult<Response> {
     let r = read(&state, &p, &q).await?;
     audit(&state, &p, &r, "tail", &q).await?;
-    let streams: BTreeSet<(String, String)> = r
-        .request
-        .streams
-        .iter()
-        .map(|s| (s.app.clone(), s.env.clone()))
-        .collect();
-    let query = r.request.query.clone();
-    let receiver = r.logs.tail.subscribe();
-    let events = BroadcastStream::new(receiver).filter_map(move |batch| match batch {
-        Ok(records) => {
-            let matching: Vec<&Record> = records
-                .iter()
-                .filter(|rec| streams.contains(&(rec.app.clone(), rec.env.clone())) && evaluate(&query, rec))
-                .collect();
-            if matching.is_empty() {
-                None
-            } else {
-                Event::default()
-                    .event("records")
-                    .json_data(&matching)
-                    .ok()
-                    .map(Ok)
-            }
-        }
-        Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
-            Some(Ok(Event::default().event("lagged").data(n.to_string())))
-        }
-    });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    r.backend.tail(&r.read).await
 }

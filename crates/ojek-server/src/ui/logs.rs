@@ -60,24 +60,18 @@ pub async fn logs_page(
     };
     let (status, found, histogram, error) = match result {
         Ok(r) => {
-            let logs = r.logs.clone();
-            let request = r.request.clone();
-            let cursor = q.cursor;
-            let done = tokio::task::spawn_blocking(move || {
-                let page = logs.store.index().search(&request, PAGE, cursor)?;
-                let bars = logs.store.index().histogram(&request, BARS)?;
-                Ok::<_, ojek_logstore::index::IndexError>((page, bars))
-            })
-            .await;
+            let done = tokio::try_join!(
+                r.backend.search(&r.read, PAGE, q.cursor),
+                r.backend.histogram(&r.read, BARS)
+            );
             match done {
-                Ok(Ok((page, bars))) => (
+                Ok((page, bars)) => (
                     StatusCode::OK,
                     Some(page),
-                    Some((r.request.from_ms, r.request.to_ms, bars)),
+                    Some((r.read.request.from_ms, r.read.request.to_ms, bars)),
                     None,
                 ),
-                Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, None, None, Some(e.to_string())),
-                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, None, None, Some(e.to_string())),
+                Err(e) => (e.status, None, None, Some(e.message)),
             }
         }
         Err(e) if e.status == StatusCode::NOT_FOUND => return api_error_page(&p, e),

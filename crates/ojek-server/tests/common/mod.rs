@@ -86,6 +86,8 @@ pub struct Options {
     pub max_body_bytes: Option<usize>,
     /// Use this database instead of a fresh one (e.g. a [`PgInstance`] of the test's own).
     pub database_url: Option<String>,
+    /// Archive expired log days here (`--logs-archive`).
+    pub logs_archive: Option<std::sync::Arc<ojek_logstore::archive::Archive>>,
 }
 
 /// A running server on `127.0.0.1:<random port>`, stopped (and its PostgreSQL database
@@ -149,6 +151,7 @@ pub async fn server_with(db: Db, options: Options) -> Option<TestServer> {
     if let Some(limit) = options.max_body_bytes {
         config.max_body_bytes = limit;
     }
+    config.logs_archive = options.logs_archive.clone();
     let server = ojek_server::start(config).await.expect("the server starts");
     let base = format!("http://{}", server.addr);
     Some(TestServer {
