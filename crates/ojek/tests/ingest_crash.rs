@@ -36,12 +36,32 @@ struct ServerProcess {
 impl ServerProcess {
     /// Starts `ojek up --demo` on `data` and a free port, and waits until `/healthz` answers.
     async fn start(data: &Path, log: &Path) -> ServerProcess {
+        ServerProcess::start_limited(data, log, None).await
+    }
+
+    /// [`ServerProcess::start`], with no file of the process allowed to grow past `file_kib`
+    /// KiB when given (`ulimit -f`, with SIGXFSZ ignored: writes past it fail as on a full
+    /// disk).
+    async fn start_limited(data: &Path, log: &Path, file_kib: Option<u64>) -> ServerProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let log = std::fs::File::create(log).expect("server log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_ojek"))
+        let mut command = match file_kib {
+            // An ignored signal stays ignored across exec.
+            Some(kib) => {
+                let mut c = Command::new("bash");
+                c.args([
+                    "-c",
+                    &format!("trap '' XFSZ; ulimit -f {kib} && exec \"$0\" \"$@\""),
+                    env!("CARGO_BIN_EXE_ojek"),
+                ]);
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_ojek")),
+        };
+        let child = command
             .args([
                 "up",
                 "--demo",
@@ -161,15 +181,9 @@ async fn read_back(url: &str, token: &str, from: i64, to: i64) -> Vec<Value> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_stream_loses_and_repeats_no_acknowledged_record() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data: PathBuf = dir.path().join("data");
-    let from = now_ms() - 60_000;
-    let mut server = ServerProcess::start(&data, &dir.path().join("first.log")).await;
-
-    // A producer secret for driver-location (team fulfilment) and the admin's reading token,
-    // straight into the server's SQLite database.
+/// A producer secret for driver-location (team fulfilment) and the admin's reading token,
+/// straight into the server's SQLite database; returns the token.
+async fn seed(data: &Path) -> String {
     let store = Store::open(&format!("sqlite://{}", data.join("ojek.db").display()))
         .await
         .expect("open the server's database");
@@ -203,6 +217,17 @@ async fn sigkill_mid_stream_loses_and_repeats_no_acknowledged_record() {
         .await
         .expect("token");
     drop(store);
+    token
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_stream_loses_and_repeats_no_acknowledged_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data: PathBuf = dir.path().join("data");
+    let from = now_ms() - 60_000;
+    let mut server = ServerProcess::start(&data, &dir.path().join("first.log")).await;
+
+    let token = seed(&data).await;
 
     // Stream until enough batches are acknowledged, then SIGKILL while requests are in flight.
     let ledger = Arc::new(Mutex::new(Ledger::default()));
@@ -275,5 +300,112 @@ async fn sigkill_mid_stream_loses_and_repeats_no_acknowledged_record() {
         ledger.acknowledged.len(),
         unacknowledged_kept,
         records.len()
+    );
+}
+
+/// A full disk: the real `ojek up` with a limit on how large its files may grow (writes past it
+/// fail as they do on a full disk). Requests are answered 503 `storage_unavailable` with
+/// Retry-After once the write-ahead log cannot grow, and nothing of a refused request is kept;
+/// restarted without the limit, every acknowledged batch is there exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_requests_and_keeps_every_acknowledged_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data: PathBuf = dir.path().join("data");
+    let from = now_ms() - 60_000;
+    // First start: the demo's hour of lines, the database; then the secret and token.
+    let mut first = ServerProcess::start(&data, &dir.path().join("first.log")).await;
+    first.kill();
+    let token = seed(&data).await;
+
+    // The write-ahead log's segment grows from where it is: 512 KiB more than the largest file
+    // now, then every write past that fails.
+    let largest = std::fs::read_dir(data.join("logs").join("wal"))
+        .expect("the write-ahead log")
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0);
+    let limit_kib = largest / 1024 + 512;
+    let server = ServerProcess::start_limited(&data, &dir.path().join("full.log"), Some(limit_kib)).await;
+    let http = reqwest::Client::new();
+    let mut acknowledged = BTreeSet::new();
+    let mut refused = BTreeSet::new();
+    for n in 0..5_000 {
+        let batch = format!("full-{n}");
+        let items: Vec<Value> = (0..LINES)
+            .map(|line| json!({ "message": format!("full disk batch {batch} line {line} {}", "x".repeat(100)), "id": format!("{batch}-{line}") }))
+            .collect();
+        let resp = http
+            .post(format!("{}/produce_batch", server.url))
+            .header("X-App-Secret", SECRET)
+            .header("X-Ojek-Env", ENV)
+            .json(&json!({ "items": items }))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .expect("an answer");
+        let status = resp.status().as_u16();
+        let retry_after = resp.headers().get("retry-after").is_some();
+        let body: Value = resp.json().await.expect("a JSON answer");
+        match status {
+            200 => {
+                assert!(
+                    refused.is_empty(),
+                    "batch {batch} acknowledged after a refusal: the limit does not move"
+                );
+                acknowledged.insert(batch);
+            }
+            503 => {
+                assert_eq!(body["code"], "storage_unavailable", "{body}");
+                assert!(retry_after, "503 says when to retry");
+                refused.insert(batch);
+                if refused.len() == 20 {
+                    break;
+                }
+            }
+            other => panic!("batch {batch}: {other} {body}"),
+        }
+    }
+    assert!(
+        !acknowledged.is_empty(),
+        "batches were acknowledged before the disk filled up"
+    );
+    assert_eq!(
+        refused.len(),
+        20,
+        "the full disk was reached within 5,000 batches"
+    );
+    drop(server);
+
+    // Room again: everything acknowledged is there once, nothing refused is there at all.
+    let server = ServerProcess::start(&data, &dir.path().join("after.log")).await;
+    let records = read_back(&server.url, &token, from, now_ms() + 60_000).await;
+    let mut found: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &records {
+        let id = r["attrs"]["id"].as_str().expect("every record has its id");
+        *found.entry(id.to_string()).or_default() += 1;
+    }
+    assert!(found.values().all(|n| *n == 1), "no record twice");
+    for batch in &acknowledged {
+        for line in 0..LINES {
+            assert!(
+                found.contains_key(&format!("{batch}-{line}")),
+                "{batch}-{line} was acknowledged and is lost"
+            );
+        }
+    }
+    let kept_refused: Vec<_> = found
+        .keys()
+        .filter(|id| refused.iter().any(|b| id.starts_with(&format!("{b}-"))))
+        .collect();
+    assert!(
+        kept_refused.is_empty(),
+        "refused lines were kept: {kept_refused:?}"
+    );
+    assert_eq!(
+        found.len(),
+        acknowledged.len() * LINES,
+        "only acknowledged lines are there"
     );
 }
