@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ojek_logs::Record;
-use ojek_logstore::index::{LogIndex, SearchRequest, Stream};
+use ojek_logstore::index::{LogIndex, SearchRequest, Stream, dir_size};
 use ojek_logstore::store::LogStore;
 use ojek_logstore::wal::Wal;
 use serde_json::{Map, Value, json};
@@ -248,20 +248,6 @@ fn peak_rss_mb() -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn dir_size(path: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 fn emit(value: &Value) {

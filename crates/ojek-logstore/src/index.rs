@@ -1238,7 +1238,8 @@ fn valid_name(name: &str) -> Result<String> {
     }
 }
 
-fn dir_size(path: &Path) -> u64 {
+/// The bytes of the files under `path`, recursively (0 for what cannot be read).
+pub fn dir_size(path: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
     };

@@ -87,3 +87,28 @@ impl Logs {
         }
     }
 }
+
+/// Every app (name, team id) of the given teams (`None`: of every team), page by page.
+pub(crate) async fn app_teams(
+    store: &ojek_store::Store,
+    team_ids: Option<Vec<i64>>,
+) -> Result<Vec<(String, i64)>, ojek_store::StoreError> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    loop {
+        let filter = ojek_store::AppFilter {
+            team_ids: team_ids.clone(),
+            team: None,
+            search: None,
+            limit: 500,
+            offset,
+        };
+        let (page, total) = store.list_apps(&filter).await?;
+        let n = page.len() as i64;
+        out.extend(page.into_iter().map(|a| (a.name, a.team_id)));
+        offset += n;
+        if n == 0 || offset >= total {
+            return Ok(out);
+        }
+    }
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 use ojek_logstore::archive::Archive;
 use ojek_logstore::index::{PartitionKey, Stream};
 use ojek_logstore::store::LogStore;
-use ojek_store::{AppFilter, DEFAULT_RETENTION_DAYS, EffectiveLogSettings, LogSettings, ManifestLogSettings};
+use ojek_store::{DEFAULT_RETENTION_DAYS, EffectiveLogSettings, LogSettings, ManifestLogSettings};
 
 use crate::auth::now_ms;
 use crate::state::AppState;
@@ -43,24 +43,7 @@ pub async fn run_once(state: &AppState, now: i64) -> anyhow::Result<Vec<Partitio
         return Ok(Vec::new());
     };
     // App → team, for every app; streams of apps that no longer exist keep the default.
-    let mut team_of: BTreeMap<String, i64> = BTreeMap::new();
-    let mut offset = 0;
-    loop {
-        let filter = AppFilter {
-            team_ids: None,
-            team: None,
-            search: None,
-            limit: 500,
-            offset,
-        };
-        let (page, total) = state.store.list_apps(&filter).await?;
-        let n = page.len() as i64;
-        team_of.extend(page.into_iter().map(|a| (a.name, a.team_id)));
-        offset += n;
-        if n == 0 || offset >= total {
-            break;
-        }
-    }
+    let team_of: BTreeMap<String, i64> = super::app_teams(&state.store, None).await?.into_iter().collect();
     let mut team_rows: BTreeMap<i64, LogSettings> = BTreeMap::new();
     let mut app_rows: BTreeMap<(i64, String), LogSettings> = BTreeMap::new();
     for (team, app, settings) in state.store.all_log_settings().await? {

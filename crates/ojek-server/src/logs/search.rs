@@ -13,7 +13,7 @@ use axum::response::Response;
 use ojek_core::spec::values::parse_duration;
 use ojek_logs::parse_at;
 use ojek_logstore::index::{SearchRequest, Stream};
-use ojek_store::{AppFilter, Role};
+use ojek_store::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -138,23 +138,7 @@ pub(crate) async fn read(state: &AppState, p: &Principal, q: &LogQuery) -> ApiRe
             }
         }
         None => {
-            let mut offset = 0;
-            loop {
-                let filter = AppFilter {
-                    team_ids: p.readable_teams(),
-                    team: None,
-                    search: None,
-                    limit: 500,
-                    offset,
-                };
-                let (page, total) = state.store.list_apps(&filter).await?;
-                let n = page.len() as i64;
-                apps.extend(page.into_iter().map(|a| (a.name, a.team_id)));
-                offset += n;
-                if n == 0 || offset >= total {
-                    break;
-                }
-            }
+            apps = super::app_teams(&state.store, p.readable_teams()).await?;
         }
     }
     let envs: Vec<String> = match q.env.as_deref().filter(|e| !e.trim().is_empty()) {
