@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Db, Options, TestServer};
+use common::{Db, Options, TestServer, create_driver_location};
 use object_store::ObjectStoreExt;
 use ojek_logs::{Query, Record};
 use ojek_logstore::archive::{Archive, Manifest};
@@ -241,15 +241,7 @@ async fn retention_archives_expired_days_to_s3_then_drops_them(db: Db) {
     };
     let team = s.team("fulfilment").await;
     let admin = s.admin_session().await;
-    let manifest = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/driver-location.yaml"
-    ))
-    .expect("example");
-    admin
-        .post("/api/apps", &json!({ "manifest": manifest, "message": "first" }))
-        .await
-        .expect(201);
+    create_driver_location(&admin).await;
     s.store()
         .create_log_secret(
             team.id,

@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Db, TestServer};
+use common::{Db, TestServer, create_driver_location};
 use ojek_logs::{Record, parse};
 use ojek_logstore::index::{SearchRequest, Stream};
 use ojek_store::{Actor, LogSettings, Role};
@@ -94,15 +94,7 @@ async fn barito_and_elasticsearch_ingest(db: Db) {
     let editor = s.user("edna", false).await;
     s.member(&team, &editor, Role::Editor).await;
     let client = s.session(&editor).await;
-    let manifest = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/driver-location.yaml"
-    ))
-    .expect("example");
-    client
-        .post("/api/apps", &json!({ "manifest": manifest, "message": "first" }))
-        .await
-        .expect(201);
+    create_driver_location(&client).await;
     store
         .create_log_secret(
             team.id,

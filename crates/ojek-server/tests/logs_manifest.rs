@@ -8,7 +8,7 @@
 #[macro_use]
 mod common;
 
-use common::{Client, Db, TestServer};
+use common::{Client, Db, TestServer, driver_location_manifest};
 use ojek_store::{Actor, Role};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -22,17 +22,9 @@ both!(
 const APP: &str = "driver-location";
 const SECRET: &str = "ojek-log-secret-for-manifest-tests-01";
 
-fn example() -> String {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/driver-location.yaml"
-    ))
-    .expect("example")
-}
-
 /// The example manifest with `logs` appended as its last top-level section.
 fn with_logs(logs: &str) -> String {
-    format!("{}logs:\n{logs}", example())
+    format!("{}logs:\n{logs}", driver_location_manifest())
 }
 
 /// Sends `lines` (JSON objects) to `/produce_batch` with the app's secret; status and body.
@@ -241,7 +233,7 @@ async fn manifest_log_settings_through_the_server(db: Db) {
     // and ingest no longer filters or limits.
     dev.put(
         &format!("/api/apps/{APP}"),
-        &json!({ "manifest": example(), "baseRevision": 1, "message": "no logs" }),
+        &json!({ "manifest": driver_location_manifest(), "baseRevision": 1, "message": "no logs" }),
     )
     .await
     .expect(200);
@@ -311,7 +303,7 @@ async fn manifest_retention_comes_before_the_apps_own(db: Db) {
     let dev = s.user("dev", false).await;
     s.member(&team, &dev, Role::Editor).await;
     let dev = s.session(&dev).await;
-    dev.post("/api/apps", &json!({ "manifest": example() }))
+    dev.post("/api/apps", &json!({ "manifest": driver_location_manifest() }))
         .await
         .expect(201);
     dev.put(
@@ -379,7 +371,7 @@ async fn bad_logs_sections_are_located(db: Db) {
     let dev = s.user("dev", false).await;
     s.member(&team, &dev, Role::Editor).await;
     let dev = s.session(&dev).await;
-    let text = example();
+    let text = driver_location_manifest();
     let line_of_logs = text.lines().count() + 1;
     for (logs, line, column, message) in [
         ("  retentionDays: 0\n", 1, 18, "0 is out of range (1 to 3650)"),

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Client, Db};
+use common::{Client, Db, create_driver_location};
 use ojek_server::logs::node::NodeToken;
 use ojek_server::{Config, Server};
 use ojek_store::{Actor, Role};
@@ -55,16 +55,7 @@ async fn a_control_plane_reads_the_logs_of_its_node(db: Db) {
     let outsider = s.user("otto", false).await;
     s.member(&team, &reader, Role::Viewer).await;
     s.member(&other, &outsider, Role::Admin).await;
-    let manifest = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/driver-location.yaml"
-    ))
-    .expect("example");
-    s.admin_session()
-        .await
-        .post("/api/apps", &json!({ "manifest": manifest, "message": "first" }))
-        .await
-        .expect(201);
+    create_driver_location(&s.admin_session().await).await;
     s.store()
         .create_log_secret(
             team.id,

@@ -11,7 +11,7 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::{Db, TestServer};
+use common::{Db, TestServer, create_driver_location};
 use ojek_logs::{Record, parse};
 use ojek_logstore::index::{SearchRequest, Stream};
 use ojek_store::{Actor, LogSettings, Role};
@@ -247,15 +247,7 @@ async fn otlp_ingest(db: Db) {
     let editor = s.user("edna", false).await;
     s.member(&team, &editor, Role::Editor).await;
     let client = s.session(&editor).await;
-    let manifest = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/driver-location.yaml"
-    ))
-    .expect("example");
-    client
-        .post("/api/apps", &json!({ "manifest": manifest, "message": "first" }))
-        .await
-        .expect(201);
+    create_driver_location(&client).await;
     for (team_id, app, name, secret) in [
         (team.id, Some(APP), "otel", SECRET),
         (team.id, None, "team", TEAM_SECRET),

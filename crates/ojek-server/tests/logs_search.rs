@@ -5,7 +5,7 @@
 #[macro_use]
 mod common;
 
-use common::{Db, TestServer};
+use common::{Db, TestServer, create_driver_location};
 use ojek_store::{Actor, Role};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -60,15 +60,7 @@ async fn search_histogram_top_tail_and_access(db: Db) {
     let reader = s.session(&editor).await;
     let outsider = s.session(&outsider).await;
     let admin = s.admin_session().await;
-    let manifest = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/driver-location.yaml"
-    ))
-    .expect("example");
-    admin
-        .post("/api/apps", &json!({ "manifest": manifest, "message": "first" }))
-        .await
-        .expect(201);
+    create_driver_location(&admin).await;
     s.store()
         .create_log_secret(
             team.id,
@@ -236,15 +228,7 @@ async fn retention_follows_the_settings(db: Db) {
     };
     let team = s.team("fulfilment").await;
     let admin = s.admin_session().await;
-    let manifest = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/driver-location.yaml"
-    ))
-    .expect("example");
-    admin
-        .post("/api/apps", &json!({ "manifest": manifest, "message": "first" }))
-        .await
-        .expect(201);
+    create_driver_location(&admin).await;
     s.store()
         .create_log_secret(
             team.id,
@@ -363,14 +347,7 @@ async fn settings_and_secrets_through_the_api(db: Db) {
         s.session(&viewer).await,
         s.session(&outsider).await,
     );
-    let manifest = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/driver-location.yaml"
-    ))
-    .expect("example");
-    dev.post("/api/apps", &json!({ "manifest": manifest, "message": "first" }))
-        .await
-        .expect(201);
+    create_driver_location(&dev).await;
 
     // Secrets: team admins create them (shown once), others cannot.
     let body = json!({ "team": "fulfilment", "app": "driver-location", "name": "fluent-bit" });
@@ -491,14 +468,7 @@ async fn log_settings_pages(db: Db) {
     s.member(&team, &lead, Role::Admin).await;
     s.member(&team, &viewer, Role::Viewer).await;
     let (lead, viewer) = (s.session(&lead).await, s.session(&viewer).await);
-    let manifest = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/driver-location.yaml"
-    ))
-    .expect("example");
-    lead.post("/api/apps", &json!({ "manifest": manifest, "message": "first" }))
-        .await
-        .expect(201);
+    create_driver_location(&lead).await;
 
     let page = lead.get("/settings/logs").await;
     assert_eq!(page.status.as_u16(), 200, "{}", page.text);

@@ -784,3 +784,23 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// The driver-location example's manifest, the app most tests use.
+pub fn driver_location_manifest() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/driver-location.yaml"
+    ))
+    .expect("example")
+}
+
+/// Creates driver-location (revision 1) through `client`'s `POST /api/apps`.
+pub async fn create_driver_location(client: &Client) {
+    client
+        .post(
+            "/api/apps",
+            &serde_json::json!({ "manifest": driver_location_manifest(), "message": "first" }),
+        )
+        .await
+        .expect(201);
+}
