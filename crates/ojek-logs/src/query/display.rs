@@ -34,7 +34,12 @@ impl Display for Query {
                 write_quoted(f, text)
             }
             Query::Wildcard { field, pattern } => {
-                write_field(f, field.as_deref())?;
+                // A lone `*` is "everything"; a message with any word is `message:*`.
+                let field = match field.as_deref() {
+                    None if pattern == "*" => Some("message"),
+                    field => field,
+                };
+                write_field(f, field)?;
                 write_pattern(f, pattern)
             }
             Query::Range { field, lower, upper } => {
@@ -190,6 +195,11 @@ mod tests {
             .to_string(),
             r"path:/api/*\*x?"
         );
+        // Found by the round-trip property: `message:*` (any word) is not `*` (everything).
+        let any_word = crate::parse("message:*").expect("valid");
+        assert_eq!(any_word.to_string(), "message:*");
+        assert_eq!(crate::parse(&any_word.to_string()).expect("valid"), any_word);
+        assert_eq!(crate::parse("*").expect("valid").to_string(), "*");
         assert_eq!(
             Query::Range {
                 field: "status".into(),
