@@ -1129,9 +1129,12 @@ impl LogIndex {
 
 /// An attribute's value as indexed: strings longer than [`MAX_INDEXED_VALUE`] bytes (stack
 /// traces, dumps) are left out, here and inside objects and arrays; `None` when nothing is left.
+/// Strings stay strings: Tantivy's own conversion would index one that reads as a time as a
+/// date, which an exact query for the text then misses.
 fn indexed_value(v: &Value) -> Option<OwnedValue> {
     match v {
         Value::String(s) if s.len() > MAX_INDEXED_VALUE => None,
+        Value::String(s) => Some(OwnedValue::Str(s.clone())),
         Value::Array(items) => {
             let kept: Vec<OwnedValue> = items.iter().filter_map(indexed_value).collect();
             (!kept.is_empty()).then_some(OwnedValue::Array(kept))

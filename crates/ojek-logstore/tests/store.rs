@@ -94,6 +94,8 @@ fn corpus(n: usize) -> Vec<Record> {
                 }
                 6 => {
                     attrs.insert("stack".into(), json!(long_value(r % 2)));
+                    // A string that reads as a time stays a string.
+                    attrs.insert("started".into(), json!(format!("2026-11-2{}T10:00:00Z", r % 3)));
                 }
                 _ => {}
             }
@@ -245,6 +247,8 @@ const QUERIES: &[&str] = &[
     "big:9007199254740993",
     "revision:[2 TO 3]",
     "NOT duration_ms:>=450",
+    "started:\"2026-11-21T10:00:00Z\"",
+    "started:2026-11-2*",
 ];
 
 #[test]
