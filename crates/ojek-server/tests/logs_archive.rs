@@ -19,7 +19,6 @@ use ojek_logs::{Query, Record};
 use ojek_logstore::archive::{Archive, Manifest};
 use ojek_logstore::export::read_records;
 use ojek_logstore::index::{PartitionKey, SearchRequest, Stream};
-use ojek_store::Actor;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -242,16 +241,8 @@ async fn retention_archives_expired_days_to_s3_then_drops_them(db: Db) {
     let team = s.team("fulfilment").await;
     let admin = s.admin_session().await;
     create_driver_location(&admin).await;
-    s.store()
-        .create_log_secret(
-            team.id,
-            Some("driver-location"),
-            "shipper",
-            &Sha256::digest(SECRET.as_bytes()),
-            &Actor::system(),
-        )
-        .await
-        .expect("secret");
+    s.log_secret(&team, Some("driver-location"), "shipper", SECRET)
+        .await;
 
     // Default retention: 30 days. Days 40 and 41 ago have expired; yesterday has not.
     let now = ojek_server::auth::now_ms();

@@ -95,16 +95,8 @@ async fn barito_and_elasticsearch_ingest(db: Db) {
     s.member(&team, &editor, Role::Editor).await;
     let client = s.session(&editor).await;
     create_driver_location(&client).await;
-    store
-        .create_log_secret(
-            team.id,
-            Some("driver-location"),
-            "fluent-bit",
-            &hash(SECRET),
-            &Actor::system(),
-        )
-        .await
-        .expect("app secret");
+    s.log_secret(&team, Some("driver-location"), "fluent-bit", SECRET)
+        .await;
     store
         .create_log_secret(team.id, None, "team", &hash(TEAM_SECRET), &Actor::system())
         .await

@@ -9,9 +9,8 @@
 mod common;
 
 use common::{Client, Db, TestServer, driver_location_manifest};
-use ojek_store::{Actor, Role};
+use ojek_store::Role;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 both!(
     manifest_log_settings_through_the_server,
@@ -112,16 +111,7 @@ async fn manifest_log_settings_through_the_server(db: Db) {
     dev.post("/api/apps", &json!({ "manifest": first, "message": "first" }))
         .await
         .expect(201);
-    s.store()
-        .create_log_secret(
-            team.id,
-            Some(APP),
-            "shipper",
-            &Sha256::digest(SECRET.as_bytes()),
-            &Actor::system(),
-        )
-        .await
-        .expect("secret");
+    s.log_secret(&team, Some(APP), "shipper", SECRET).await;
     dev.put(
         "/api/logs/settings",
         &json!({ "team": "fulfilment", "app": APP, "retentionDays": 60 }),
@@ -318,16 +308,7 @@ async fn manifest_retention_comes_before_the_apps_own(db: Db) {
     )
     .await
     .expect(200);
-    s.store()
-        .create_log_secret(
-            team.id,
-            Some(APP),
-            "shipper",
-            &Sha256::digest(SECRET.as_bytes()),
-            &Actor::system(),
-        )
-        .await
-        .expect("secret");
+    s.log_secret(&team, Some(APP), "shipper", SECRET).await;
     const DAY: i64 = 86_400_000;
     let now = ojek_server::auth::now_ms();
     let old: Vec<Value> = [1, 10, 20, 35]

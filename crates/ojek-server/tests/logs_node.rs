@@ -12,9 +12,8 @@ use std::time::{Duration, Instant};
 use common::{Client, Db, create_driver_location};
 use ojek_server::logs::node::NodeToken;
 use ojek_server::{Config, Server};
-use ojek_store::{Actor, Role};
+use ojek_store::Role;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 both!(a_control_plane_reads_the_logs_of_its_node);
 
@@ -56,16 +55,8 @@ async fn a_control_plane_reads_the_logs_of_its_node(db: Db) {
     s.member(&team, &reader, Role::Viewer).await;
     s.member(&other, &outsider, Role::Admin).await;
     create_driver_location(&s.admin_session().await).await;
-    s.store()
-        .create_log_secret(
-            team.id,
-            Some("driver-location"),
-            "shipper",
-            &Sha256::digest(SECRET.as_bytes()),
-            &Actor::system(),
-        )
-        .await
-        .expect("secret");
+    s.log_secret(&team, Some("driver-location"), "shipper", SECRET)
+        .await;
     let reading = s.token(&reader, &team, Role::Viewer, None).await;
     let outsiders = s.token(&outsider, &other, Role::Viewer, None).await;
     let database = s.server.state.config.database_url();

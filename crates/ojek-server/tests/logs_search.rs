@@ -8,7 +8,6 @@ mod common;
 use common::{Db, TestServer, create_driver_location};
 use ojek_store::{Actor, Role};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 both!(
     search_histogram_top_tail_and_access,
@@ -61,16 +60,8 @@ async fn search_histogram_top_tail_and_access(db: Db) {
     let outsider = s.session(&outsider).await;
     let admin = s.admin_session().await;
     create_driver_location(&admin).await;
-    s.store()
-        .create_log_secret(
-            team.id,
-            Some("driver-location"),
-            "shipper",
-            &Sha256::digest(SECRET.as_bytes()),
-            &Actor::system(),
-        )
-        .await
-        .expect("secret");
+    s.log_secret(&team, Some("driver-location"), "shipper", SECRET)
+        .await;
 
     // 300 lines over the last five minutes: every third an error.
     let now = ojek_server::auth::now_ms();
@@ -229,16 +220,8 @@ async fn retention_follows_the_settings(db: Db) {
     let team = s.team("fulfilment").await;
     let admin = s.admin_session().await;
     create_driver_location(&admin).await;
-    s.store()
-        .create_log_secret(
-            team.id,
-            Some("driver-location"),
-            "shipper",
-            &Sha256::digest(SECRET.as_bytes()),
-            &Actor::system(),
-        )
-        .await
-        .expect("secret");
+    s.log_secret(&team, Some("driver-location"), "shipper", SECRET)
+        .await;
     const DAY: i64 = 86_400_000;
     let now = ojek_server::auth::now_ms();
     let ages = [1, 10, 20, 40];

@@ -3,6 +3,8 @@
 //! directory. Read back through `GET /api/logs/search`, every acknowledged batch is there
 //! exactly once; batches that were not acknowledged are there whole or not at all, never twice.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -10,10 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ojek_server::auth::{TOKEN_PREFIX, now_ms, secret_hash};
-use ojek_store::{Actor, Role, Store};
+use ojek_server::auth::{TOKEN_PREFIX, now_ms};
+use ojek_store::Store;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const SECRET: &str = "ojek_log_crash-test-secret-0123456789abcdef";
 const TOKEN: &str = "crash-test-token-0123456789abcdef";
@@ -187,35 +188,9 @@ async fn seed(data: &Path) -> String {
     let store = Store::open(&format!("sqlite://{}", data.join("ojek.db").display()))
         .await
         .expect("open the server's database");
-    let fulfilment = store
-        .team_by_name("fulfilment")
-        .await
-        .expect("store")
-        .expect("demo team");
-    store
-        .create_log_secret(
-            fulfilment.id,
-            Some("driver-location"),
-            "crash-test",
-            &Sha256::digest(SECRET.as_bytes()),
-            &Actor::system(),
-        )
-        .await
-        .expect("secret");
-    let (admin, _) = store.user_by_name("admin").await.expect("store").expect("admin");
+    common::log_secret(&store, "fulfilment", "driver-location", "crash-test", SECRET).await;
     let token = format!("{TOKEN_PREFIX}{TOKEN}");
-    store
-        .create_token(
-            "crash-test",
-            admin.id,
-            fulfilment.id,
-            Role::Viewer,
-            &secret_hash(&token),
-            None,
-            &Actor::system(),
-        )
-        .await
-        .expect("token");
+    common::viewer_token(&store, "admin", "fulfilment", "crash-test", &token).await;
     drop(store);
     token
 }

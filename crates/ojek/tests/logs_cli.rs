@@ -5,14 +5,14 @@
 //! cleanly on Ctrl-C. The lines go to their own environment, away from the demo's generated
 //! ones.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use ojek_server::auth::{TOKEN_PREFIX, now_ms, secret_hash};
-use ojek_store::{Actor, Role};
+use ojek_server::auth::{TOKEN_PREFIX, now_ms};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const SECRET: &str = "ojek_log_cli-test-secret-0123456789abcdef";
@@ -66,35 +66,9 @@ async fn logs_commands_work_against_a_server() {
     let store = server.state.store.clone();
 
     // A producer secret for driver-location (team fulfilment), and a viewer token of ana's.
-    let fulfilment = store
-        .team_by_name("fulfilment")
-        .await
-        .expect("store")
-        .expect("team");
-    store
-        .create_log_secret(
-            fulfilment.id,
-            Some("driver-location"),
-            "cli",
-            &Sha256::digest(SECRET.as_bytes()),
-            &Actor::system(),
-        )
-        .await
-        .expect("secret");
-    let (ana, _) = store.user_by_name("ana").await.expect("store").expect("ana");
+    common::log_secret(&store, "fulfilment", "driver-location", "cli", SECRET).await;
     let token = format!("{TOKEN_PREFIX}{TOKEN}");
-    store
-        .create_token(
-            "cli-logs",
-            ana.id,
-            fulfilment.id,
-            Role::Viewer,
-            &secret_hash(&token),
-            None,
-            &Actor::system(),
-        )
-        .await
-        .expect("token");
+    common::viewer_token(&store, "ana", "fulfilment", "cli-logs", &token).await;
 
     // 1,200 lines over the last 20 minutes, one a second; every third an error; one of them
     // with a stack trace.

@@ -5,14 +5,15 @@
 //! token, the control plane takes no logs itself, `ojek ingest` refuses to start without a
 //! token, and when the node is gone the control plane says so (503).
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ojek_server::auth::{TOKEN_PREFIX, secret_hash};
-use ojek_store::{Actor, Role, Store};
+use ojek_server::auth::TOKEN_PREFIX;
+use ojek_store::Store;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const NODE_TOKEN: &str = "node-test-token-0123456789abcdef-0123456789";
 const SECRET: &str = "ojek_log_node-test-secret-0123456789abcdef";
@@ -168,44 +169,13 @@ async fn search_until(control: &str, token: &str, want: usize) -> Vec<String> {
 
 async fn seed(db: &str) -> (String, String) {
     let store = Store::open(db).await.expect("open the database");
-    let fulfilment = store
-        .team_by_name("fulfilment")
-        .await
-        .expect("store")
-        .expect("demo team");
-    store
-        .create_log_secret(
-            fulfilment.id,
-            Some("driver-location"),
-            "node-test",
-            &Sha256::digest(SECRET.as_bytes()),
-            &Actor::system(),
-        )
-        .await
-        .expect("secret");
+    common::log_secret(&store, "fulfilment", "driver-location", "node-test", SECRET).await;
     // ana reads fulfilment's apps; budi is in gofood and promotions only.
-    let mut tokens = Vec::new();
-    for (user, team) in [("ana", "fulfilment"), ("budi", "gofood")] {
-        let (user_row, _) = store.user_by_name(user).await.expect("store").expect("demo user");
-        let team_row = store.team_by_name(team).await.expect("store").expect("demo team");
-        let token = format!("{TOKEN_PREFIX}node-test-{user}-0123456789abcdef");
-        store
-            .create_token(
-                "node-test",
-                user_row.id,
-                team_row.id,
-                Role::Viewer,
-                &secret_hash(&token),
-                None,
-                &Actor::system(),
-            )
-            .await
-            .expect("token");
-        tokens.push(token);
-    }
+    let token = |user: &str| format!("{TOKEN_PREFIX}node-test-{user}-0123456789abcdef");
+    common::viewer_token(&store, "ana", "fulfilment", "node-test", &token("ana")).await;
+    common::viewer_token(&store, "budi", "gofood", "node-test", &token("budi")).await;
     store.close().await;
-    let budi = tokens.pop().expect("budi's");
-    (tokens.pop().expect("ana's"), budi)
+    (token("ana"), token("budi"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -242,6 +242,22 @@ impl TestServer {
     }
 
     /// Creates a team.
+    /// Stores a log producer secret (by its SHA-256, as the server does) of `team`, for `app`
+    /// or, with `None`, for every app of the team.
+    pub async fn log_secret(&self, team: &Team, app: Option<&str>, name: &str, secret: &str) {
+        use sha2::Digest;
+        self.store()
+            .create_log_secret(
+                team.id,
+                app,
+                name,
+                &sha2::Sha256::digest(secret.as_bytes()),
+                &Actor::system(),
+            )
+            .await
+            .expect("log secret");
+    }
+
     pub async fn team(&self, name: &str) -> Team {
         self.store()
             .create_team(name, &Actor::system())
