@@ -444,7 +444,14 @@ impl LogIndex {
                 self.document(seq, i, record, text),
             ));
         }
+        // A batch's records of one day are added under one hold of the day's lock, so that a
+        // commit from elsewhere (retention) never falls between them: a day's committed sequence
+        // number means the whole batch, which replay and the check below rely on.
+        let mut by_day: BTreeMap<i64, Vec<(Stream, TantivyDocument)>> = BTreeMap::new();
         for (day, stream, doc) in docs {
+            by_day.entry(day).or_default().push((stream, doc));
+        }
+        for (day, docs) in by_day {
             // A day that retention removes meanwhile is looked up (created) again.
             loop {
                 let entry = self.day(day)?;
@@ -474,13 +481,15 @@ impl LogIndex {
                         none.insert(writer)
                     }
                 };
-                writer.add_document(doc).map_err(entry.tantivy())?;
+                let mut streams = entry.streams();
+                for (stream, doc) in docs {
+                    writer.add_document(doc).map_err(entry.tantivy())?;
+                    let stats = streams.entry(stream).or_default();
+                    stats.records += 1;
+                    stats.last_seq = stats.last_seq.max(seq);
+                }
                 state.added_seq = state.added_seq.max(seq);
                 state.idle_commits = 0;
-                let mut streams = entry.streams();
-                let stats = streams.entry(stream).or_default();
-                stats.records += 1;
-                stats.last_seq = stats.last_seq.max(seq);
                 break;
             }
         }
