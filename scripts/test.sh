@@ -6,6 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# On CI every build is cold: incremental caches would only take disk.
+if [ "${CI:-}" = "true" ]; then
+  export CARGO_INCREMENTAL=0
+fi
+
 echo "==> test dependencies"
 bash scripts/install-test-deps.sh
 
@@ -21,6 +26,8 @@ trap 'bash scripts/postgres.sh stop >/dev/null 2>&1 || true' EXIT
 
 echo "==> cargo test"
 cargo test --workspace --locked
+
+echo "==> target directory: $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1)"
 
 echo "==> validator self-test"
 python3 tools/validate/test_validators.py
