@@ -2,30 +2,56 @@
 """Strict validation of rendered Kubernetes manifests.
 
 Usage:
-    python3 tools/validate/kube.py --versions 1.33,1.37 FILE_OR_DIR...
+    python3 tools/validate/kube.py [--versions 1.33,1.37] [--crd CRD_FILE]... FILE_OR_DIR...
     python3 tools/validate/kube.py --list-versions
 
 Every file given is read (directories are searched recursively for *.yaml, *.yml
 and *.json); every document of a multi-document YAML file is checked:
 
 * built-in kinds: ``kubernetes_validate.validate(obj, version, strict=True)`` for every
-  requested Kubernetes version (unknown fields are errors);
-* the CRD kinds listed in ``CRDS`` (KEDA ScaledObject, Gateway API HTTPRoute): the vendored
-  ``openAPIV3Schema`` from ``crds/`` made strict (unknown fields are errors unless the CRD
-  says ``x-kubernetes-preserve-unknown-fields``), with CRD defaulting applied first,
-  ``nullable``, ``x-kubernetes-int-or-string``, list-type set/map uniqueness, int32/int64
-  ranges, date-time format and the ``x-kubernetes-validations`` CEL rules evaluated;
-  ``metadata`` is checked against the ObjectMeta schema of each requested version;
+  requested Kubernetes version (unknown fields are errors); this includes
+  ``apiextensions.k8s.io/v1 CustomResourceDefinition`` documents, also those of a file
+  given with ``--crd`` when that file is given as FILE_OR_DIR too;
+* the CRD kinds listed in ``CRDS`` (KEDA ScaledObject, Gateway API HTTPRoute and
+  ReferenceGrant, Istio VirtualService; schemas vendored in ``crds/``, see crds/README.md)
+  and those registered with ``--crd``: the ``openAPIV3Schema`` made strict (unknown fields
+  are errors unless the CRD says ``x-kubernetes-preserve-unknown-fields``), with CRD
+  defaulting applied first, ``nullable``, ``x-kubernetes-int-or-string``,
+  ``x-kubernetes-embedded-resource``, list-type set/map uniqueness, int32/int64 ranges,
+  date-time format and the ``x-kubernetes-validations`` CEL rules evaluated (transition
+  rules using ``oldSelf`` are skipped); ``metadata`` is checked against the ObjectMeta
+  schema of each requested version;
 * any other apiVersion/kind is a FAILURE, never a silent pass;
 * for every object: ``metadata.name`` required and well formed (RFC 1123 subdomain; RFC 1035
   label for Service, RFC 1123 label for Namespace, path segment for RBAC kinds, <= 52
   chars for CronJob), ``metadata.namespace`` an RFC 1123 label, label keys/values and
   annotation keys well formed; duplicate mapping keys in YAML/JSON are errors.
 
+``--crd CRD_FILE`` (repeatable) registers custom resource kinds for this run. CRD_FILE is
+YAML (possibly multi-document) or JSON; every ``apiextensions.k8s.io/v1``
+CustomResourceDefinition in it registers the ``schema.openAPIV3Schema`` of each *served*
+version under (``<spec.group>/<version name>``, ``spec.names.kind``), checked exactly like
+the vendored schemas; versions with ``served: false`` are not registered. Other documents
+in CRD_FILE are not read by ``--crd``. A CRD_FILE that cannot be read, holds no CRD, holds
+a CRD of another apiVersion or one lacking group, kind, versions or a served version's
+schema, or registers a kind that another ``--crd`` document registered already, is a usage
+error (exit 2). A ``--crd`` kind that is also vendored replaces the vendored schema (noted
+on stderr).
+
+CEL: rules are evaluated with the ``common-expression-language`` package (a Rust CEL
+implementation). Its own ``duration()`` parser is laxer than the one of Kubernetes (cel-go,
+i.e. Go's ``time.ParseDuration``: it takes "1h-1m" and out-of-range values and refuses
+"µs"), so every call of the global ``duration(x)`` is evaluated as
+``duration(_k8s_go_duration(x))``: a string is parsed by a port of Go's
+``time.ParseDuration`` (optional sign, then decimal numbers each with a unit ns, us, µs, μs,
+ms, s, m or h, or just "0"; within the int64 nanosecond range) and passed on in the exact
+form ``<seconds>s<nanoseconds>ns``; an invalid duration makes the rule fail with an error.
+
 Output: one line per failure, ``FILE: doc N (Kind/name) vX.Y: message`` (failures that do
 not depend on the Kubernetes version have no ``vX.Y``), then a summary line
 ``kube-validate: D documents x V versions, F failed``.  Exit status: 0 when all documents
-are valid, 1 when any failed or no document was found, 2 on usage errors or missing deps.
+are valid, 1 when any failed or no document was found, 2 on usage errors (including a bad
+``--crd`` file) or missing deps.
 """
 
 import argparse
@@ -33,6 +59,7 @@ import copy
 import datetime
 import difflib
 import json
+import logging
 import os
 import re
 import sys
@@ -53,6 +80,10 @@ try:
     import cel  # package "common-expression-language"
 except ImportError:  # pragma: no cover - depends on the machine
     cel = None
+else:
+    # it logs (to stderr, via logging's last resort) every exception raised by a Python
+    # function called from CEL; those become validation errors here, so keep stderr clean
+    logging.getLogger("cel").addHandler(logging.NullHandler())
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CRD_DIR = os.path.join(HERE, "crds")
@@ -61,7 +92,13 @@ CRD_DIR = os.path.join(HERE, "crds")
 CRDS = {
     ("keda.sh/v1alpha1", "ScaledObject"): "keda.sh_v1alpha1_scaledobject.json",
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): "gateway.networking.k8s.io_v1_httproute.json",
+    ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"):
+        "gateway.networking.k8s.io_v1beta1_referencegrant.json",
+    ("networking.istio.io/v1", "VirtualService"): "networking.istio.io_v1_virtualservice.json",
 }
+
+# (apiVersion, kind) -> (where it came from, openAPIV3Schema), registered with --crd
+EXTRA_CRDS = {}
 
 OBJECTMETA_REF = (
     "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
@@ -227,7 +264,7 @@ def validate_builtin(obj, mm, full_version):
             "unknown kind: no schema for %s %s in Kubernetes %s (neither a built-in kind nor a "
             "known CRD: %s)" % (
                 obj.get("kind"), obj.get("apiVersion"), mm,
-                ", ".join("%s %s" % k for k in sorted(CRDS)),
+                ", ".join("%s %s" % k for k in known_crds()),
             )
         ]
     except kvu.ValidationError as first:
@@ -282,6 +319,12 @@ def convert_crd_schema(node):
     if node.get("x-kubernetes-int-or-string"):
         out.pop("type", None)
         out.setdefault("allOf", []).append({"anyOf": [{"type": "integer"}, {"type": "string"}]})
+    if node.get("x-kubernetes-embedded-resource"):
+        # an embedded object may always carry apiVersion, kind and metadata
+        props = out.setdefault("properties", {})
+        props.setdefault("apiVersion", {"type": "string"})
+        props.setdefault("kind", {"type": "string"})
+        props.setdefault("metadata", {"type": "object"})
     if node.get("nullable"):
         if "type" in out:
             t = out["type"]
@@ -353,7 +396,132 @@ def _cel_value(inst, schema):
     return inst
 
 
+# --- duration(): Kubernetes (cel-go) parses duration strings with Go's time.ParseDuration ---
+
+_GO_DURATION_UNITS = {
+    "ns": 1, "us": 10 ** 3, "\u00b5s": 10 ** 3, "\u03bcs": 10 ** 3, "ms": 10 ** 6,
+    "s": 10 ** 9, "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9,
+}
+_GO_DURATION_PART = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
+
+
+def go_parse_duration(text):
+    """Go's time.ParseDuration: the duration in nanoseconds, or ValueError (Go's message)."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    invalid = ValueError("time: invalid duration " + quoted)
+    s, neg = text, False
+    if s[:1] in ("-", "+"):
+        neg, s = s[0] == "-", s[1:]
+    if s == "0":
+        return 0
+    if not s:
+        raise invalid
+    total = 0
+    while s:
+        if s[0] != "." and not "0" <= s[0] <= "9":
+            raise invalid
+        m = _GO_DURATION_PART.match(s)
+        whole, frac, unit = m.group(1), m.group(2) or "", m.group(3)
+        if not whole and not frac:
+            raise invalid  # no digits, e.g. ".s"
+        if not unit:
+            raise ValueError("time: missing unit in duration " + quoted)
+        if unit not in _GO_DURATION_UNITS:
+            raise ValueError("time: unknown unit %s in duration %s" % (
+                json.dumps(unit, ensure_ascii=False), quoted))
+        scale = _GO_DURATION_UNITS[unit]
+        total += int(whole or "0") * scale
+        if frac:
+            total += int(frac) * scale // 10 ** len(frac)
+        if total > 2 ** 63:
+            raise invalid
+        s = s[m.end():]
+    if neg:
+        return -total
+    if total > 2 ** 63 - 1:
+        raise invalid
+    return total
+
+
+def _k8s_go_duration(value):
+    """CEL function wrapped around every duration() argument (see cel_rewrite)."""
+    if not isinstance(value, str):
+        return value  # duration(duration) or a type error: left to duration()
+    ns = go_parse_duration(value)
+    sec, nanos = divmod(abs(ns), 10 ** 9)
+    return "%s%ds%dns" % ("-" if ns < 0 else "", sec, nanos)
+
+
+_CEL_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _cel_string_end(expr, i, raw):
+    """Index just past the CEL string literal whose opening quote is at expr[i]."""
+    delim = expr[i] * 3 if expr.startswith(expr[i] * 3, i) else expr[i]
+    j = i + len(delim)
+    while j < len(expr):
+        if not raw and expr[j] == "\\":
+            j += 2
+        elif expr.startswith(delim, j):
+            return j + len(delim)
+        else:
+            j += 1
+    return len(expr)  # unterminated: cel.compile reports it
+
+
+def cel_rewrite(expr):
+    """``duration(x)`` -> ``duration(_k8s_go_duration(x))`` outside string literals."""
+    out, stack, prev = [], [], ""
+    i, n = 0, len(expr)
+    while i < n:
+        c = expr[i]
+        m = _CEL_IDENT.match(expr, i)
+        if m:
+            word, j = m.group(), m.end()
+            if j < n and expr[j] in "'\"" and word.lower() in ("r", "b", "rb", "br"):
+                end = _cel_string_end(expr, j, raw="r" in word.lower())
+                out.append(expr[i:end])
+                i, prev = end, '"'
+                continue
+            k = j
+            while k < n and expr[k].isspace():
+                k += 1
+            if word == "duration" and prev != "." and k < n and expr[k] == "(":
+                out.append("duration(_k8s_go_duration(")
+                stack.append(True)
+                i, prev = k + 1, "("
+                continue
+            out.append(word)
+            i, prev = j, word[-1]
+            continue
+        if c in "'\"":
+            end = _cel_string_end(expr, i, raw=False)
+            out.append(expr[i:end])
+            i, prev = end, c
+            continue
+        if c == "(":
+            stack.append(False)
+        elif c == ")" and stack and stack.pop():
+            out.append(")")
+        out.append(c)
+        if not c.isspace():
+            prev = c
+        i += 1
+    return "".join(out)
+
+
 _cel_programs = {}
+_BAD_DURATION = re.compile(  # how an error of _k8s_go_duration comes back from cel
+    r"'_k8s_go_duration' error: .*?ValueError: (time: .*?)"
+    r"(?:\. Check function arguments.*)?$", re.S)
+
+
+def eval_cel_rule(expr, self_value):
+    """Evaluate one x-kubernetes-validations rule with ``self`` bound (exceptions propagate)."""
+    prog = _cel_programs.get(expr)
+    if prog is None:
+        prog = _cel_programs[expr] = cel.compile(cel_rewrite(expr))
+    return prog.execute({"self": self_value, "_k8s_go_duration": _k8s_go_duration})
 
 
 def _kw_cel(validator, rules, instance, schema):
@@ -367,13 +535,17 @@ def _kw_cel(validator, rules, instance, schema):
                 "installed (run scripts/install-test-deps.sh)" % expr)
             continue
         try:
-            prog = _cel_programs.get(expr)
-            if prog is None:
-                prog = _cel_programs[expr] = cel.compile(expr)
-            result = prog.execute({"self": _cel_value(instance, schema)})
+            result = eval_cel_rule(expr, _cel_value(instance, schema))
         except Exception as exc:
-            yield jsonschema.ValidationError(
-                "CEL rule %r could not be evaluated: %s: %s" % (expr, type(exc).__name__, exc))
+            bad_duration = _BAD_DURATION.search(str(exc))
+            if bad_duration:  # the data is wrong (Kubernetes rejects it too)
+                msg = "%s (CEL rule %r: %s)" % (
+                    rule.get("message") or "failed rule", expr, bad_duration.group(1))
+            else:
+                msg = "CEL rule %r could not be evaluated: %s: %s" % (expr, type(exc).__name__, exc)
+                if rule.get("message"):
+                    msg += " (rule message: %s)" % rule["message"]
+            yield jsonschema.ValidationError(msg)
             continue
         if result is not True:
             msg = rule.get("message") or ("failed rule: %s" % expr)
@@ -443,13 +615,21 @@ _crd_raw = {}
 _crd_validators = {}
 
 
+def known_crds():
+    """(apiVersion, kind) of every custom resource kind known to this run, sorted."""
+    return sorted(set(CRDS) | set(EXTRA_CRDS))
+
+
 def crd_validator(key, full_version):
     cache_key = (key, full_version)
     if cache_key in _crd_validators:
         return _crd_validators[cache_key]
     if key not in _crd_raw:
-        with open(os.path.join(CRD_DIR, CRDS[key]), encoding="utf-8") as f:
-            _crd_raw[key] = convert_crd_schema(json.load(f))
+        if key in EXTRA_CRDS:  # --crd takes precedence over a vendored schema
+            _crd_raw[key] = convert_crd_schema(EXTRA_CRDS[key][1])
+        else:
+            with open(os.path.join(CRD_DIR, CRDS[key]), encoding="utf-8") as f:
+                _crd_raw[key] = convert_crd_schema(json.load(f))
     schema = copy.deepcopy(_crd_raw[key])
     props = schema.setdefault("properties", {})
     props["apiVersion"] = {"const": key[0]}
@@ -470,6 +650,88 @@ def validate_crd(obj, key, full_version):
     apply_defaults(inst, schema)
     errs = sorted(validator.iter_errors(inst), key=lambda e: list(map(str, e.absolute_path)))
     return [format_error(e) for e in errs]
+
+
+# ---------------------------------------------------------------------------
+# --crd: CustomResourceDefinition files given on the command line
+# ---------------------------------------------------------------------------
+
+
+class CrdFileError(Exception):
+    """A --crd file that cannot be used (a usage error)."""
+
+
+def _mapping(value):
+    return value if isinstance(value, dict) else {}
+
+
+def load_crd_file(path):
+    """[((apiVersion, kind), where, openAPIV3Schema)] for each served version of each CRD."""
+    if not os.path.isfile(path):
+        raise CrdFileError("%s: no such file" % path)
+    found, n_crds = [], 0
+    for idx, doc, load_err in load_documents(path):
+        if load_err is not None:
+            raise CrdFileError("%s: doc %d: %s" % (path, idx, load_err))
+        if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+            continue  # not read by --crd (validated only when the file is a FILE_OR_DIR too)
+        where = "%s: doc %d (CustomResourceDefinition/%s)" % (
+            path, idx, _mapping(doc.get("metadata")).get("name") or "?")
+        if doc.get("apiVersion") != "apiextensions.k8s.io/v1":
+            raise CrdFileError("%s: apiVersion %r is not supported (only apiextensions.k8s.io/v1)"
+                               % (where, doc.get("apiVersion")))
+        n_crds += 1
+        spec = _mapping(doc.get("spec"))
+        group, kind = spec.get("group"), _mapping(spec.get("names")).get("kind")
+        versions = spec.get("versions")
+        if not isinstance(group, str) or not group:
+            raise CrdFileError("%s: spec.group: required (non-empty string)" % where)
+        if not isinstance(kind, str) or not kind:
+            raise CrdFileError("%s: spec.names.kind: required (non-empty string)" % where)
+        if not isinstance(versions, list) or not versions:
+            raise CrdFileError("%s: spec.versions: required (non-empty list)" % where)
+        for i, ver in enumerate(versions):
+            name = _mapping(ver).get("name")
+            if not isinstance(name, str) or not name:
+                raise CrdFileError("%s: spec.versions[%d].name: required (non-empty string)"
+                                   % (where, i))
+            if _mapping(ver).get("served") is not True:
+                continue
+            schema = _mapping(ver.get("schema")).get("openAPIV3Schema")
+            if not isinstance(schema, dict):
+                raise CrdFileError("%s: spec.versions[%d] (%s) is served but has no "
+                                   "schema.openAPIV3Schema" % (where, i, name))
+            try:
+                _CrdValidator.check_schema(convert_crd_schema(schema))
+            except jsonschema.SchemaError as exc:
+                raise CrdFileError("%s: spec.versions[%d].schema.openAPIV3Schema.%s: %s" % (
+                    where, i, json_path(exc.absolute_path), exc.message))
+            found.append((("%s/%s" % (group, name), kind), where, schema))
+    if n_crds == 0:
+        raise CrdFileError("%s: no CustomResourceDefinition in this file" % path)
+    if not found:
+        raise CrdFileError("%s: no CustomResourceDefinition in this file has a served version"
+                           % path)
+    return found
+
+
+def register_crd_files(paths):
+    """Register the CRDs of the --crd files in EXTRA_CRDS; raise CrdFileError."""
+    seen_paths = set()
+    for path in paths:
+        real = os.path.realpath(path)
+        if real in seen_paths:
+            continue
+        seen_paths.add(real)
+        for key, where, schema in load_crd_file(path):
+            if key in EXTRA_CRDS:
+                raise CrdFileError("%s: %s %s is registered already by %s" % (
+                    where, key[0], key[1], EXTRA_CRDS[key][0]))
+            if key in CRDS:
+                sys.stderr.write("kube-validate: note: %s %s from %s replaces the vendored "
+                                 "schema crds/%s\n" % (key[0], key[1], where, CRDS[key]))
+            EXTRA_CRDS[key] = (where, schema)
+            _crd_raw.pop(key, None)
 
 
 # ---------------------------------------------------------------------------
@@ -670,7 +932,7 @@ def validate_document(obj, versions, bundled):
     per_version = {}
     key = (api, kind)
     for mm in versions:
-        if key in CRDS:
+        if key in CRDS or key in EXTRA_CRDS:
             errs = validate_crd(obj, key, bundled[mm])
         else:
             errs = validate_builtin(obj, mm, bundled[mm])
@@ -691,6 +953,12 @@ def main(argv=None):
                     help="comma-separated Kubernetes versions X.Y (default: %(default)s)")
     ap.add_argument("--list-versions", action="store_true",
                     help="print the Kubernetes versions kubernetes-validate bundles and exit")
+    ap.add_argument("--crd", action="append", default=[], metavar="CRD_FILE",
+                    help="register the custom resource kinds of the apiextensions.k8s.io/v1 "
+                         "CustomResourceDefinition(s) in CRD_FILE (YAML, multi-document allowed, "
+                         "or JSON): every served version's openAPIV3Schema, checked like the "
+                         "vendored CRD schemas; repeatable. The CRDs themselves are validated "
+                         "only when CRD_FILE is also given as FILE_OR_DIR")
     ap.add_argument("paths", nargs="*", metavar="FILE_OR_DIR")
     args = ap.parse_args(argv)
 
@@ -714,6 +982,10 @@ def main(argv=None):
             versions.append(mm)
     if not versions:
         ap.error("--versions is empty")
+    try:
+        register_crd_files(args.crd)
+    except CrdFileError as exc:
+        ap.error("--crd %s" % exc)
 
     files, missing = collect_files(args.paths)
     failed_docs = 0

@@ -3,6 +3,9 @@
 
 Run: python3 tools/validate/test_validators.py   (exit status 1 when any case fails)
 Prints "self-test: N passed, M failed" as its last line.
+
+CASES run kube.py / nomad.py on files written to a temporary directory; CEL_CASES
+evaluate CEL rules in-process with kube.py's evaluator (duration() as Kubernetes parses it).
 """
 
 import copy
@@ -77,6 +80,80 @@ spec:
     metricType: Utilization
     metadata: {value: "60"}
 """
+
+REFERENCEGRANT = """\
+apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: allow-routes, namespace: apps}
+spec:
+  from:
+  - {group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: gateways}
+  to:
+  - {group: "", kind: Service}
+"""
+
+VIRTUALSERVICE = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: apps}
+spec:
+  hosts: [web.apps.svc.cluster.local]
+  http:
+  - name: canary
+    match:
+    - headers:
+        x-canary: {exact: "true"}
+        user-agent: {regex: ".*Mobile.*"}
+    route:
+    - destination: {host: web-canary.apps.svc.cluster.local, port: {number: 80}}
+      weight: 10
+    - destination: {host: web.apps.svc.cluster.local, subset: v2}
+      weight: 90
+    timeout: 5s
+  - route:
+    - destination: {host: web.apps.svc.cluster.local, port: {number: 80}}
+"""
+
+# a CRD for --crd: served v1beta1 and v1alpha1 (same schema), v1alpha0 not served
+WIDGET_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  versions:
+  - name: v1beta1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema: &schema
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [image]
+            properties:
+              image: {type: string, minLength: 1}
+              tier: {type: string, enum: [free, pro], default: free}
+              interval:
+                type: string
+                x-kubernetes-validations:
+                - {rule: "duration(self) >= duration('1s')", message: must be at least 1s}
+          status: {type: object, x-kubernetes-preserve-unknown-fields: true}
+  - {name: v1alpha1, served: true, storage: false, schema: {openAPIV3Schema: *schema}}
+  - {name: v1alpha0, served: false, storage: false, schema: {openAPIV3Schema: *schema}}
+"""
+
+WIDGET = """\
+apiVersion: example.com/v1beta1
+kind: Widget
+metadata: {name: blue, namespace: apps}
+spec: {image: "nginx:1.27", tier: pro, interval: 30s}
+"""
+
+WIDGET_CRD_ARGS = ["--crd", "{tmp}/crd/widget.yaml"]
 
 NOMAD_MINIMAL = {
     "Job": {
@@ -198,6 +275,59 @@ CASES = [
      {"all.yaml": "---\n".join([DEPLOYMENT, SERVICE.replace("port: 80", "port: eighty")])},
      False, "doc 2 (Service/web)"),
     ("kube: no documents is a failure", KUBE, {"empty.yaml": "---\n"}, False, "0 documents"),
+    ("kube: valid ReferenceGrant (v1beta1)", KUBE, {"g.yaml": REFERENCEGRANT}, True, "0 failed"),
+    ("kube: ReferenceGrant with unknown field in to[]", KUBE,
+     {"g.yaml": REFERENCEGRANT.replace("kind: Service}", "kind: Service, namespace: apps}")},
+     False, "spec.to[0]: Additional properties are not allowed ('namespace' was unexpected)"),
+    ("kube: ReferenceGrant without spec.from", KUBE,
+     {"g.yaml": REFERENCEGRANT.replace(
+         "  from:\n  - {group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: gateways}\n",
+         "")},
+     False, "'from' is a required property"),
+    ("kube: valid VirtualService (networking.istio.io/v1)", KUBE,
+     {"v.yaml": VIRTUALSERVICE}, True, "1 documents x 2 versions, 0 failed"),
+    ("kube: VirtualService with unknown field", KUBE,
+     {"v.yaml": VIRTUALSERVICE.replace("timeout: 5s", "timout: 5s")}, False,
+     "'timout' -> did you mean 'timeout'?"),
+    ("kube: VirtualService timeout 0s (CEL duration rule)", KUBE,
+     {"v.yaml": VIRTUALSERVICE.replace("timeout: 5s", "timeout: 0s")}, False,
+     "spec.http[0].timeout: must be a valid duration greater than 1ms"),
+    ("kube: VirtualService timeout 1h-1m (invalid for Go, CEL duration rule)", KUBE,
+     {"v.yaml": VIRTUALSERVICE.replace("timeout: 5s", "timeout: 1h-1m")}, False,
+     'unknown unit "h-" in duration "1h-1m"'),
+    ("kube: VirtualService header match with exact and regex (oneOf)", KUBE,
+     {"v.yaml": VIRTUALSERVICE.replace('{exact: "true"}', '{exact: "true", regex: "t.*"}')},
+     False, "spec.http[0].match[0].headers.x-canary"),
+    ("kube: Widget without --crd is an unknown kind", KUBE,
+     {"w.yaml": WIDGET}, False, "unknown kind"),
+    ("kube: --crd: valid Widget in both served versions; the CRD itself validated as built-in",
+     KUBE, {"crd/widget.yaml": WIDGET_CRD,
+            "w.yaml": WIDGET + "---\n" + WIDGET.replace("v1beta1", "v1alpha1")},
+     True, "3 documents x 2 versions, 0 failed", WIDGET_CRD_ARGS),
+    ("kube: --crd: Widget without required spec.image", KUBE,
+     {"crd/widget.yaml": WIDGET_CRD, "w.yaml": WIDGET.replace('image: "nginx:1.27", ', "")},
+     False, "(Widget/blue) v1.33: spec: 'image' is a required property", WIDGET_CRD_ARGS),
+    ("kube: --crd: Widget spec.tier not in the enum", KUBE,
+     {"crd/widget.yaml": WIDGET_CRD, "w.yaml": WIDGET.replace("tier: pro", "tier: gold")},
+     False, "spec.tier: 'gold' is not one of ['free', 'pro']", WIDGET_CRD_ARGS),
+    ("kube: --crd: Widget spec.interval below the CEL minimum", KUBE,
+     {"crd/widget.yaml": WIDGET_CRD, "w.yaml": WIDGET.replace("interval: 30s", "interval: 500ms")},
+     False, "spec.interval: must be at least 1s", WIDGET_CRD_ARGS),
+    ("kube: --crd: Widget with unknown field", KUBE,
+     {"crd/widget.yaml": WIDGET_CRD, "w.yaml": WIDGET.replace("tier: pro", "tire: pro")},
+     False, "'tire' -> did you mean 'tier'?", WIDGET_CRD_ARGS),
+    ("kube: --crd: a version with served: false is not registered", KUBE,
+     {"crd/widget.yaml": WIDGET_CRD, "w.yaml": WIDGET.replace("v1beta1", "v1alpha0")},
+     False, "unknown kind", WIDGET_CRD_ARGS),
+    ("kube: --crd: a bad CRD document given as FILE_OR_DIR fails as a built-in CRD", KUBE,
+     {"crd/widget.yaml": WIDGET_CRD.replace("  scope: Namespaced\n",
+                                            "  scope: Namespaced\n  scopes: [x]\n"),
+      "w.yaml": WIDGET},
+     False, "(CustomResourceDefinition/widgets.example.com) v1.33: spec: Additional properties",
+     WIDGET_CRD_ARGS),
+    ("kube: --crd with a file holding no CRD is a usage error", KUBE,
+     {"crd/widget.yaml": WIDGET, "w.yaml": WIDGET}, 2, "no CustomResourceDefinition",
+     WIDGET_CRD_ARGS),
     ("nomad: valid minimal job", NOMAD, {"j.json": json.dumps(NOMAD_MINIMAL)}, True, "1 jobs, 0 failed"),
     ("nomad: valid realistic job", NOMAD, {"j.json": json.dumps(NOMAD_REALISTIC)}, True, "0 failed"),
     ("nomad: valid periodic batch job", NOMAD, {"j.json": json.dumps(NOMAD_PERIODIC)}, True, "0 failed"),
@@ -213,7 +343,9 @@ CASES = [
 ]
 
 
-def run_case(name, script, files, expect_ok, expect_text):
+def run_case(name, script, files, expect_ok, expect_text, extra_args=()):
+    """expect_ok: True (exit 0), False (exit 1) or an exit status; "{tmp}" in extra_args
+    stands for the directory holding the files."""
     with tempfile.TemporaryDirectory(prefix="ojek-validate-") as tmp:
         for rel, content in files.items():
             path = os.path.join(tmp, rel)
@@ -223,13 +355,13 @@ def run_case(name, script, files, expect_ok, expect_text):
         args = [sys.executable, script]
         if script == KUBE:
             args += ["--versions", "1.33,1.37"]
+        args += [a.replace("{tmp}", tmp) for a in extra_args]
         proc = subprocess.run(args + [tmp], capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     problems = []
-    if expect_ok and proc.returncode != 0:
-        problems.append("expected exit 0, got %d" % proc.returncode)
-    if not expect_ok and proc.returncode != 1:
-        problems.append("expected exit 1, got %d" % proc.returncode)
+    want = 0 if expect_ok is True else 1 if expect_ok is False else expect_ok
+    if proc.returncode != want:
+        problems.append("expected exit %d, got %d" % (want, proc.returncode))
     if expect_text not in out:
         problems.append("expected %r in output" % expect_text)
     if problems:
@@ -240,6 +372,70 @@ def run_case(name, script, files, expect_ok, expect_text):
     return True
 
 
+# (rule, value of self, expected: True, False or "error: <text the error contains>")
+DURATION_RULE = "duration(self) >= duration('1ms')"  # as in Istio's VirtualService
+CEL_CASES = [
+    (DURATION_RULE, "5s", True),
+    (DURATION_RULE, "1ms", True),
+    (DURATION_RULE, "0s", False),
+    (DURATION_RULE, "0", False),
+    (DURATION_RULE, "-5s", False),
+    (DURATION_RULE, "999999ns", False),  # exact to the nanosecond
+    (DURATION_RULE, "1000000ns", True),
+    (DURATION_RULE, "1h30m", True),
+    (DURATION_RULE, "1.5h", True),
+    (DURATION_RULE, ".5s", True),
+    (DURATION_RULE, "500\u00b5s", False),  # Go takes both micro signs, U+00B5 and U+03BC
+    (DURATION_RULE, "5000\u03bcs", True),
+    (DURATION_RULE, "2562047h47m16.854775807s", True),  # the largest int64 nanoseconds
+    (DURATION_RULE, "2562047h47m16.854775808s", "error: invalid duration"),
+    (DURATION_RULE, "1h-1m", 'error: unknown unit "h-"'),
+    (DURATION_RULE, "1d", 'error: unknown unit "d"'),
+    (DURATION_RULE, "5", "error: missing unit"),
+    (DURATION_RULE, "", "error: invalid duration"),
+    (DURATION_RULE, " 5s", "error: invalid duration"),
+    ("duration('1m') == duration('60s')", None, True),
+    ("duration(self) + duration('1ns') > duration(self)", "1s", True),
+    ("string(duration(self)) == '1m30s'", "90s", True),
+    ("duration(self) < duration('-1s')", "-1.5s", True),
+    # only calls of the global duration() are rewritten, not string literals
+    ("'duration(x)' + r'duration(' + \"\"\"duration(\"\"\" == 'duration(x)duration(duration('",
+     None, True),
+    ("self.size() > 0 && duration (self) > duration ('1s')", "2s", True),
+]
+
+
+def run_cel_cases():
+    """Evaluate CEL_CASES with kube.py's evaluator; return (passed, failed)."""
+    try:
+        sys.path.insert(0, HERE)
+        import kube  # needs the Python deps, like kube.py itself
+    except (ImportError, SystemExit) as exc:
+        print("FAIL cel: cannot import kube.py: %r" % exc)
+        return 0, 1
+    if kube.cel is None:
+        print("FAIL cel: Python package common-expression-language is not installed")
+        return 0, 1
+    passed = failed = 0
+    for rule, value, expected in CEL_CASES:
+        name = "cel: %s with self=%r -> %s" % (rule, value, expected)
+        try:
+            got = kube.eval_cel_rule(rule, value)
+        except Exception as exc:  # an evaluation error
+            got = "error: %s" % exc
+        if isinstance(expected, str):
+            ok = isinstance(got, str) and expected[len("error: "):] in got
+        else:
+            ok = got is expected
+        if ok:
+            print("ok   %s" % name)
+            passed += 1
+        else:
+            print("FAIL %s: got %r" % (name, got))
+            failed += 1
+    return passed, failed
+
+
 def main():
     passed = failed = 0
     for case in CASES:
@@ -247,6 +443,8 @@ def main():
             passed += 1
         else:
             failed += 1
+    p, f = run_cel_cases()
+    passed, failed = passed + p, failed + f
     print("self-test: %d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -45,7 +45,8 @@ impl Record {
     /// - `host`: `host` (a string), `host.name`, `host.hostname`, `hostname`, `kubernetes.host`.
     /// - `pod`: `pod`, `kubernetes.pod_name`, `alloc_id`.
     /// - `revision`: `ojek.revision`, `revision`: an integer, or a string of one.
-    /// - `variant`: `ojek.variant`, `variant`: a string or number.
+    /// - `variant`: `ojek.variant`, `variant`: a string or number; else the pod label
+    ///   `kubernetes.labels["ojek.dev/variant"]` (kept as an attribute too).
     ///
     /// A nested object left empty by taking a field out (`{"kubernetes": {"pod_name": …}}`)
     /// is removed too. Keys keep their order.
@@ -80,7 +81,8 @@ impl Record {
         let variant = take_first(attrs, VARIANT, |_, v| match v {
             Value::Number(n) => Some(n.to_string()),
             other => non_empty_string(other),
-        });
+        })
+        .or_else(|| pod_label(attrs, "ojek.dev/variant"));
         Record {
             timestamp,
             received: received_ms,
@@ -145,6 +147,13 @@ fn level_name(name: &str) -> Option<&'static str> {
 }
 
 /// Takes the value at the first of `paths` that `accept` turns into something.
+/// A pod label as log shippers' Kubernetes metadata puts it (`kubernetes.labels.<name>`, Fluent
+/// Bit and Vector), left in place: pods of an experiment's shards carry `ojek.dev/variant`.
+fn pod_label(attrs: &Map<String, Value>, name: &str) -> Option<String> {
+    let labels = attrs.get("kubernetes")?.get("labels")?;
+    non_empty_string(labels.get(name)?)
+}
+
 fn take_first<T>(
     attrs: &mut Map<String, Value>,
     paths: &[&str],
@@ -490,6 +499,15 @@ mod tests {
         assert_eq!((r.revision, r.variant.as_deref()), (Some(7), Some("a")));
         let r = normalise(json!({"revision": 3, "variant": 2}));
         assert_eq!((r.revision, r.variant.as_deref()), (Some(3), Some("2")));
+        // Shipped with the pod's Kubernetes labels (experiment shards label their pods).
+        let r = normalise(json!({"kubernetes": {"labels": {"ojek.dev/variant": "b"}}}));
+        assert_eq!(r.variant.as_deref(), Some("b"));
+        assert_eq!(
+            attrs(&r),
+            json!({"kubernetes": {"labels": {"ojek.dev/variant": "b"}}})
+        );
+        let r = normalise(json!({"variant": "a", "kubernetes": {"labels": {"ojek.dev/variant": "b"}}}));
+        assert_eq!(r.variant.as_deref(), Some("a"));
         let r = normalise(json!({"revision": "abc", "variant": true}));
         assert_eq!((r.revision, r.variant.as_deref()), (None, None));
         assert_eq!(attrs(&r), json!({"revision": "abc", "variant": true}));

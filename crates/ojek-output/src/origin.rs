@@ -23,6 +23,8 @@ pub enum OriginKind {
     Patch,
     /// An extra raw object from the manifest.
     Raw,
+    /// A variant's overrides in an Experiment; `env` names `<experiment>/<variant>`.
+    Experiment,
 }
 
 /// One answer to "where did this field come from?".
@@ -30,7 +32,8 @@ pub enum OriginKind {
 pub struct Origin {
     /// Manifest, environment override, platform, default, patch or raw object.
     pub kind: OriginKind,
-    /// Environment name, for environment overrides.
+    /// Environment name, for environment overrides; `<experiment>/<variant>` for an
+    /// experiment's overrides.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub env: Option<String>,
     /// Where in which file, when it came from a file.
@@ -48,6 +51,18 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// Set by an experiment (`<experiment>` or `<experiment>/<variant>`), with what it does.
+    pub fn experiment(name: impl Into<String>, note: impl Into<Cow<'static, str>>) -> Self {
+        Origin {
+            kind: OriginKind::Experiment,
+            env: Some(name.into()),
+            location: None,
+            field: None,
+            note: note.into(),
+            inputs: Vec::new(),
+        }
+    }
+
     /// A built-in default, with the reason it is the default.
     pub fn default(reason: impl Into<Cow<'static, str>>) -> Self {
         Origin {
@@ -75,6 +90,7 @@ impl Origin {
             Layer::Manifest => (OriginKind::Manifest, None),
             Layer::Environment(e) => (OriginKind::Environment, Some(e.to_string())),
             Layer::Platform => (OriginKind::Platform, None),
+            Layer::Experiment(e) => (OriginKind::Experiment, Some(e.to_string())),
         };
         Origin {
             kind,
@@ -113,6 +129,9 @@ impl fmt::Display for Origin {
             OriginKind::Default => "default".to_string(),
             OriginKind::Patch => "patch".to_string(),
             OriginKind::Raw => "raw object".to_string(),
+            OriginKind::Experiment => {
+                format!("experiment variant `{}`", self.env.as_deref().unwrap_or("?"))
+            }
         };
         write!(f, "{what}")?;
         if let Some(field) = &self.field {

@@ -373,16 +373,29 @@ pub fn override_names(loaded: &LoadedApp) -> Vec<String> {
 
 /// Merges the overrides of `env` (if the manifest has any) and validates the result.
 pub fn resolve(loaded: &LoadedApp, env: &str) -> Result<ResolvedApp, Diagnostics> {
+    resolve_with(loaded, env, None)
+}
+
+/// Like [`resolve`], with one more layer merged over the environment's overrides (an
+/// experiment variant's overrides, in the manifest's shape with its own layer), and the
+/// result validated again as a whole.
+pub fn resolve_with(loaded: &LoadedApp, env: &str, extra: Option<&Node>) -> Result<ResolvedApp, Diagnostics> {
     let over = loaded
         .environments
         .as_ref()
         .and_then(|o| o.get(&Path::root().key(env)));
     let mut diags = Diagnostics::default();
-    let (app, node): (Option<App>, Arc<Node>) = match over {
-        Some(over) => {
+    let layered = over.is_some() || extra.is_some();
+    let (app, node): (Option<App>, Arc<Node>) = match layered {
+        true => {
             // Merged values may be incomplete (a new process, a `null`): check the whole again.
             let mut merged = (*loaded.body).clone();
-            merged.merge(over);
+            if let Some(over) = over {
+                merged.merge(over);
+            }
+            if let Some(extra) = extra {
+                merged.merge(extra);
+            }
             schema::check(schema::app_schema(), &merged, &mut diags);
             let app = if diags.has_errors() {
                 None
@@ -392,7 +405,7 @@ pub fn resolve(loaded: &LoadedApp, env: &str) -> Result<ResolvedApp, Diagnostics
             (app, Arc::new(merged))
         }
         // No overrides: the body passed the schema check when it loaded.
-        None => (
+        false => (
             Some(App {
                 environments: Default::default(),
                 ..loaded.app.clone()
@@ -401,7 +414,7 @@ pub fn resolve(loaded: &LoadedApp, env: &str) -> Result<ResolvedApp, Diagnostics
         ),
     };
     if let Some(app) = &app {
-        if over.is_some() {
+        if layered {
             validate::validate_app(app, &node, &mut diags);
         } else {
             let base = loaded.base_checks.get_or_init(|| {

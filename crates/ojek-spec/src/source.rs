@@ -61,6 +61,8 @@ pub enum Layer {
     Environment(Arc<str>),
     /// The platform file.
     Platform,
+    /// A variant's overrides in an Experiment (`<experiment>/<variant>`).
+    Experiment(Arc<str>),
 }
 
 /// One segment of a path into a document.
@@ -281,6 +283,41 @@ impl Node {
                     .map(|(k, v)| (k.name.clone(), v.to_json()))
                     .collect(),
             ),
+        }
+    }
+
+    /// Builds a tree from JSON, every node at `loc` in `layer` (for values that come from
+    /// somewhere other than a YAML file, such as an object read from a cluster).
+    pub fn from_json(value: &serde_json::Value, loc: &Location, layer: &Layer) -> Node {
+        use serde_json::Value as J;
+        let value = match value {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            J::String(s) => Value::String(s.clone()),
+            J::Array(items) => Value::Seq(items.iter().map(|v| Node::from_json(v, loc, layer)).collect()),
+            J::Object(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            Key {
+                                name: k.clone(),
+                                loc: loc.clone(),
+                            },
+                            Node::from_json(v, loc, layer),
+                        )
+                    })
+                    .collect(),
+            ),
+        };
+        Node {
+            value,
+            loc: loc.clone(),
+            layer: layer.clone(),
         }
     }
 

@@ -3,6 +3,7 @@
 mod client_cmd;
 mod client_deploy;
 mod deploy_cmd;
+mod experiments_cmd;
 mod files;
 mod ingest_cmd;
 mod logs_cmd;
@@ -108,6 +109,12 @@ enum Command {
     },
     /// Read the logs an ojek server keeps: search, tail, histogram, top.
     Logs(logs_cmd::LogsArgs),
+    /// A/B experiments (the Experiment custom resource): print its definition, render an
+    /// experiment to manifests.
+    Experiments {
+        #[command(subcommand)]
+        command: experiments_cmd::ExperimentsCommand,
+    },
     /// Print the JSON Schema of the app manifest (or the platform file), for editor completion.
     Schema {
         /// Which schema.
@@ -203,6 +210,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest_cmd::run(args),
         Command::Apps { server, command } => client_cmd::run(&server, command),
         Command::Logs(args) => logs_cmd::run(args),
+        Command::Experiments { command } => experiments_cmd::run(&command),
         Command::Schema { kind } => {
             let schema = match kind {
                 SchemaKind::App => ojek_core::spec::schema::app_schema(),

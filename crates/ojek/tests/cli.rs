@@ -270,3 +270,60 @@ fn up_refuses_a_bad_logs_archive_url_at_start_up() {
         );
     }
 }
+
+#[test]
+fn experiments_crd_prints_the_generated_definition() {
+    let out = ojek(&["experiments", "crd"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    assert!(yaml.contains("name: experiments.ojek.dev"), "{yaml}");
+    assert!(yaml.contains("kind: Experiment"), "{yaml}");
+    assert!(yaml.contains("jsonPath: \".status.phase\""), "{yaml}");
+}
+
+#[test]
+fn experiments_render_prints_shards_and_route_or_located_errors() {
+    let exp = root().join("examples/experiments/promo-gateway-cashback.yaml");
+    let manifest = root().join("examples/promo-gateway.yaml");
+    let platform = root().join("examples/platform.yaml");
+    let args = |e: &str| {
+        vec![
+            "experiments".to_string(),
+            "render".into(),
+            e.to_string(),
+            "--manifest".into(),
+            manifest.display().to_string(),
+            "--platform".into(),
+            platform.display().to_string(),
+        ]
+    };
+    let a = args(&exp.display().to_string());
+    let out = ojek(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", text(&out));
+    let yaml = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        yaml.contains("name: promo-gateway-production-rules-v2\n"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("kind: HTTPRoute"), "{yaml}");
+    assert!(
+        yaml.contains("# Traffic: baseline=80% rules-v2=10% rules-v2-cache=10%."),
+        "{yaml}"
+    );
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("bad.yaml");
+    let text_in = std::fs::read_to_string(&exp).expect("example");
+    std::fs::write(
+        &bad,
+        text_in.replace("- name: rules-v2-cache", "- name: baseline"),
+    )
+    .expect("write");
+    let a = args(&bad.display().to_string());
+    let out = ojek(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yaml:28:7"), "{err}");
+    assert!(err.contains("`baseline` is the app as deployed"), "{err}");
+    assert!(out.stdout.is_empty(), "printed output for a bad experiment");
+}
