@@ -447,9 +447,23 @@ pub fn desired(
         .unwrap_or_default()
         .to_string();
     let service_name = service.name().to_string();
-    let port = service
+    // The port the process's routes use (by name); the Service's first when they name none.
+    let route_port = loaded
+        .app
+        .processes
+        .get(&process)
+        .and_then(|p| p.routes.iter().find_map(|r| r.port.clone()));
+    let ports = service
         .value
-        .pointer("/spec/ports/0/port")
+        .pointer("/spec/ports")
+        .and_then(J::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let port = ports
+        .iter()
+        .find(|p| route_port.is_some() && p.get("name").and_then(J::as_str) == route_port.as_deref())
+        .or(ports.first())
+        .and_then(|p| p.get("port"))
         .and_then(J::as_i64)
         .unwrap_or(80);
     if let Some(ns) = exp.metadata.namespace.as_deref()

@@ -213,3 +213,38 @@ fn shard_fields_remember_the_experiment_line_they_came_from() {
         Some(&serde_json::json!(2))
     );
 }
+
+#[test]
+fn the_route_points_at_the_port_the_app_routes_to_not_the_first() {
+    let rel = "examples/driver-location.yaml";
+    let text = std::fs::read_to_string(common::root().join(rel)).expect("example");
+    let swapped = text.replace(
+        "      http: {port: 8080}\n      metrics: {port: 9090}    # Prometheus scrapes this; not routed\n",
+        "      metrics: {port: 9090}\n      http: {port: 8080}\n",
+    );
+    assert_ne!(swapped, text, "the example changed: update this test");
+    let app = ojek_spec::load::load_app(rel, &swapped, &common::RootReader).unwrap_or_else(|d| panic!("{d}"));
+    let (_, loaded) = common::experiments()
+        .into_iter()
+        .find(|(s, _)| s == "driver-location-mesh")
+        .expect("example");
+    let d = render(&loaded, &app, &common::platform()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(d.port, 8080);
+    let vs = d
+        .route
+        .iter()
+        .find(|r| r.kind() == "VirtualService")
+        .expect("a VirtualService");
+    let split = vs
+        .value
+        .pointer("/spec/http/1/route")
+        .and_then(|r| r.as_array())
+        .expect("split");
+    for r in split {
+        assert_eq!(
+            r.pointer("/destination/port/number"),
+            Some(&serde_json::json!(8080)),
+            "{r}"
+        );
+    }
+}
