@@ -557,7 +557,8 @@ pub fn desired(
     Ok(d)
 }
 
-fn first_errors(d: &Diagnostics) -> String {
+/// The first few errors of `d`, with their paths, for a one-line message.
+pub(crate) fn first_errors(d: &Diagnostics) -> String {
     let errors: Vec<String> =
         d.0.iter()
             .filter(|x| x.severity == ojek_spec::Severity::Error)

@@ -52,7 +52,8 @@ pub fn sticky_cookie(exp: &Experiment) -> Option<String> {
     }))
 }
 
-fn set_cookie(exp: &Experiment, cookie: &str, variant: &str) -> String {
+/// The `Set-Cookie` value that keeps a user on `variant`.
+pub(crate) fn set_cookie(exp: &Experiment, cookie: &str, variant: &str) -> String {
     let max_age = exp
         .spec
         .stickiness
@@ -91,7 +92,7 @@ fn backends(d: &Desired) -> Vec<Backend> {
 
 /// Pins: (variant, kind, name/value), in the spec's order, headers before cookies. None once
 /// a decision is made: then every request follows the decision.
-fn pins(exp: &Experiment) -> Vec<(String, &'static str, NameValue)> {
+pub(crate) fn pins(exp: &Experiment) -> Vec<(String, &'static str, NameValue)> {
     let mut out = Vec::new();
     if exp.spec.decision.is_some() {
         return out;

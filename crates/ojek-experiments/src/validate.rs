@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use ojek_spec::load::{LoadedApp, LoadedPlatform};
 use ojek_spec::manifest::{ProcessKind, VolumeKind};
+use ojek_spec::platform::Environment;
 
 use crate::crd::{BASELINE, ExperimentSpec, NameValue};
 
@@ -51,6 +52,14 @@ fn pin_key(kind: &str, nv: &NameValue) -> (String, String, String) {
 
 /// Checks that need only the Experiment.
 pub fn check_spec(spec: &ExperimentSpec) -> Vec<Problem> {
+    let mut problems = check_variants(spec);
+    problems.extend(check_routing(spec));
+    problems.extend(check_decision(spec));
+    problems
+}
+
+/// Names, matches and weights of the variants: what every target checks.
+pub fn check_variants(spec: &ExperimentSpec) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut names = BTreeSet::new();
     let mut pins: Vec<((String, String, String), String)> = Vec::new();
@@ -112,6 +121,13 @@ pub fn check_spec(spec: &ExperimentSpec) -> Vec<Problem> {
             "the baseline and variant weights add up to 0: no request would have anywhere to go; give the baseline or a variant a weight",
         ));
     }
+    problems
+}
+
+/// `routing`: exactly one of the Kubernetes routes (Nomad experiments route through Consul,
+/// whatever `routing` says).
+fn check_routing(spec: &ExperimentSpec) -> Vec<Problem> {
+    let mut problems = Vec::new();
     match (&spec.routing.gateway_api, &spec.routing.istio) {
         (Some(_), Some(_)) => problems.push(Problem::new(
             "InvalidRouting",
@@ -125,6 +141,12 @@ pub fn check_spec(spec: &ExperimentSpec) -> Vec<Problem> {
         )),
         _ => {}
     }
+    problems
+}
+
+/// A decision names a variant, and does not both promote and abort.
+pub fn check_decision(spec: &ExperimentSpec) -> Vec<Problem> {
+    let mut problems = Vec::new();
     if let Some(d) = &spec.decision {
         match (&d.promote, d.abort) {
             (Some(_), true) => problems.push(Problem::new(
@@ -153,13 +175,50 @@ pub struct Target {
     pub process: String,
 }
 
-/// Checks against the app and the platform; returns the process to split.
+/// Checks against the app and the platform for Kubernetes; returns the process to split.
 pub fn check_app(
     spec: &ExperimentSpec,
     app: Option<&LoadedApp>,
     platform: &LoadedPlatform,
 ) -> Result<Target, Vec<Problem>> {
+    let (loaded, env) = app_and_environment(spec, app, platform)?;
     let mut problems = Vec::new();
+    if env.kubernetes.is_none() {
+        problems.push(Problem::new(
+            "NoKubernetes",
+            "spec.environment",
+            format!(
+                "environment `{}` has no kubernetes section: Experiment resources run on Kubernetes (for Nomad, render the variant jobs with `ojek experiments render --target nomad`)",
+                spec.environment
+            ),
+        ));
+    }
+    let process = split_process(spec, loaded, &mut problems);
+    for (i, v) in spec.variants.iter().enumerate() {
+        let ns = shard_namespace(&spec.app, &spec.environment, &v.name);
+        if ns.len() > MAX_NAMESPACE {
+            problems.push(Problem::new(
+                "NamespaceTooLong",
+                format!("spec.variants[{i}].name"),
+                format!(
+                    "the shard namespace `{ns}` is longer than {MAX_NAMESPACE} characters; shorten the variant name"
+                ),
+            ));
+        }
+    }
+    match (problems.is_empty(), process) {
+        (true, Some(process)) => Ok(Target { process }),
+        _ => Err(problems),
+    }
+}
+
+/// The app the Experiment names and its environment in the platform file: what every target
+/// checks first.
+pub fn app_and_environment<'a>(
+    spec: &ExperimentSpec,
+    app: Option<&'a LoadedApp>,
+    platform: &'a LoadedPlatform,
+) -> Result<(&'a LoadedApp, &'a Environment), Vec<Problem>> {
     let Some(loaded) = app.filter(|a| a.app.metadata.name == spec.app) else {
         return Err(vec![Problem::new(
             "UnknownApp",
@@ -184,16 +243,16 @@ pub fn check_app(
             ),
         )]);
     };
-    if env.kubernetes.is_none() {
-        problems.push(Problem::new(
-            "NoKubernetes",
-            "spec.environment",
-            format!(
-                "environment `{}` has no kubernetes section: Experiment resources run on Kubernetes (for Nomad, render the variant jobs with `ojek experiments render --target nomad`)",
-                spec.environment
-            ),
-        ));
-    }
+    Ok((loaded, env))
+}
+
+/// The process to split (`spec.process`, or the app's only `service` process with routes),
+/// checked to receive traffic and to keep no data; problems go to `problems`.
+pub fn split_process(
+    spec: &ExperimentSpec,
+    loaded: &LoadedApp,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
     let processes = &loaded.app.processes;
     let routed: Vec<&String> = processes
         .iter()
@@ -267,23 +326,9 @@ pub fn check_app(
                 "process `{name}` keeps data in the persistent volume `{vol}`: a variant would start with empty disks; experiment on a stateless process"
             ),
         ));
+        return None;
     }
-    for (i, v) in spec.variants.iter().enumerate() {
-        let ns = shard_namespace(&spec.app, &spec.environment, &v.name);
-        if ns.len() > MAX_NAMESPACE {
-            problems.push(Problem::new(
-                "NamespaceTooLong",
-                format!("spec.variants[{i}].name"),
-                format!(
-                    "the shard namespace `{ns}` is longer than {MAX_NAMESPACE} characters; shorten the variant name"
-                ),
-            ));
-        }
-    }
-    match (problems.is_empty(), process) {
-        (true, Some(process)) => Ok(Target { process }),
-        _ => Err(problems),
-    }
+    process
 }
 
 /// The namespace of a variant's shard.

@@ -62,60 +62,16 @@ fn expected() -> BTreeMap<String, String> {
     all
 }
 
-fn on_disk(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Ok(rel) = p.strip_prefix(dir) {
-                out.push(rel.display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn goldens_match() {
-    let dir = golden_dir();
-    let expected = expected();
-    if std::env::var_os("OJEK_BLESS").is_some() {
-        let _ = std::fs::remove_dir_all(&dir);
-        for (path, content) in &expected {
-            let p = dir.join(path);
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(&p, content).expect("write golden");
-        }
-    }
-    let mut problems = Vec::new();
-    for (path, content) in &expected {
-        match std::fs::read_to_string(dir.join(path)) {
-            Ok(old) if &old == content => {}
-            Ok(_) => problems.push(format!("{path}: differs")),
-            Err(_) => problems.push(format!("{path}: missing")),
-        }
-    }
-    for path in on_disk(&dir) {
-        if !expected.contains_key(&path) {
-            problems.push(format!("{path}: no longer rendered"));
-        }
-    }
-    assert!(
-        problems.is_empty(),
-        "goldens out of date (OJEK_BLESS=1 to regenerate, then review):\n{}",
-        problems.join("\n")
-    );
+    common::check_goldens(&golden_dir(), &expected());
 }
 
 #[test]
 fn goldens_and_examples_match_official_and_own_schemas() {
     let dir = golden_dir();
     let crd = dir.join("crd.yaml");
-    let mut files: Vec<PathBuf> = on_disk(&dir).into_iter().map(|p| dir.join(p)).collect();
+    let mut files: Vec<PathBuf> = common::on_disk(&dir).into_iter().map(|p| dir.join(p)).collect();
     files.push(common::root().join("examples/experiments"));
     assert!(files.len() > 4, "no goldens");
     let status = Command::new("python3")

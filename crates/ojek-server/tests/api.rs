@@ -2063,3 +2063,344 @@ async fn scopes_moves_and_origins(db: Db) {
         }
     }
 }
+
+// ---- promoting an experiment variant (POST /api/apps/{app}/promote)
+
+both!(promote, promote_refused);
+
+/// driver-location (its comments, and a `production` override of the memory limit), in team
+/// alpha.
+fn driver_location_in_alpha() -> String {
+    common::driver_location_manifest().replace("team: fulfilment", "team: alpha")
+}
+
+/// A promotion request of variant `h3` of `fulfilment-production/h3-index`.
+fn promotion(environment: &str, process: &str, overrides: Value, base: i64) -> Value {
+    json!({
+        "environment": environment,
+        "process": process,
+        "overrides": overrides,
+        "baseRevision": base,
+        "experiment": "fulfilment-production/h3-index",
+        "variant": "h3",
+    })
+}
+
+/// Whether every line of `old` is in `new`, in order (`new` only inserted lines).
+fn keeps_every_line(old: &str, new: &str) -> bool {
+    let mut new_lines = new.lines();
+    old.lines().all(|l| new_lines.any(|n| n == l))
+}
+
+/// A stored revision's manifest resolved for an environment, as JSON of the process.
+async fn resolved_process(client: &Client, app: &str, revision: i64, env: &str, process: &str) -> Value {
+    let rev = client
+        .get(&format!("/api/apps/{app}/revisions/{revision}"))
+        .await
+        .expect(200);
+    let text = rev["manifest"].as_str().expect("manifest");
+    let files: BTreeMap<String, String> = serde_json::from_value(rev["files"].clone()).expect("files");
+    let loaded = load_app(MANIFEST_FILE, text, &MapReader(&files)).expect("the revision loads");
+    let resolved = ojek_core::spec::load::resolve(&loaded, env).expect("resolves");
+    serde_json::to_value(&resolved.app.processes[process]).expect("JSON")
+}
+
+/// The rendered files of an app's newest revision in an environment, joined.
+async fn rendered(client: &Client, app: &str, env: &str) -> String {
+    let body = client
+        .get(&format!("/api/apps/{app}/render?environment={env}"))
+        .await
+        .expect(200);
+    files_of(&body).into_values().collect::<Vec<_>>().join("\n")
+}
+
+async fn promote(db: Db) {
+    let Some(f) = fixture(db).await else { return };
+    let app = "driver-location";
+    let v1 = driver_location_in_alpha();
+    create(&f.eve_token, &v1).await;
+    let path = format!("/api/apps/{app}/promote");
+
+    // The experiments controller, with an editor token of the team, promotes the winner.
+    let overrides = json!({
+        "image": "registry.gojek.io/fulfilment/driver-location:2.16.0",
+        "args": ["serve", "--listen=:8080", "--geo-index=h3"],
+        "env": {"GEO_INDEX": "h3", "LOG_LEVEL": "warn"},
+        "cpu": {"request": "750m", "limit": "2"},
+        "memory": {"request": "768Mi"},
+        "replicas": 3,
+    });
+    let request = promotion("production", "web", overrides, 1);
+    let body = f.eve_token.post(&path, &request).await.expect(201);
+    assert_eq!(body["revision"], 2, "{body}");
+    assert_eq!(body["replayed"], false);
+    assert_eq!(body["ignored"], json!(["replicas"]));
+    assert!(body["warnings"].is_array(), "{body}");
+
+    let rev = f.eve_token.get(&format!("/api/apps/{app}")).await.expect(200)["revision"].clone();
+    assert_eq!(rev["number"], 2);
+    assert_eq!(rev["author"], "eve");
+    let message = "Promote variant h3 of experiment fulfilment-production/h3-index in production";
+    assert_eq!(rev["message"], message);
+    let v2 = rev["manifest"].as_str().expect("manifest");
+    assert!(
+        keeps_every_line(&v1, v2),
+        "every line of revision 1, comments included, is kept:\n{v2}"
+    );
+    assert!(
+        v2.contains("          limit: 2Gi           # request stays 512Mi\n"),
+        "{v2}"
+    );
+
+    // Production runs what the variant ran: its fields over production's override (the
+    // memory limit stays production's 2Gi, the other variables stay); not its replicas.
+    let web = resolved_process(&f.eve_token, app, 2, "production", "web").await;
+    assert_eq!(
+        web["image"],
+        "registry.gojek.io/fulfilment/driver-location:2.16.0"
+    );
+    assert_eq!(web["args"], json!(["serve", "--listen=:8080", "--geo-index=h3"]));
+    assert_eq!(web["env"]["GEO_INDEX"], "h3");
+    assert_eq!(web["env"]["LOG_LEVEL"], "warn");
+    assert_eq!(web["env"]["DATABASE_URL"], "${resources.db.url}");
+    assert_eq!(web["cpu"], json!({"request": "750m", "limit": "2"}));
+    assert_eq!(web["memory"], json!({"request": "768Mi", "limit": "2Gi"}));
+    assert_eq!(web["scaling"]["autoscale"]["min"], 12, "{web}");
+    assert!(web["scaling"].get("replicas").is_none(), "{web}");
+    // Other environments are untouched.
+    let staging = resolved_process(&f.eve_token, app, 2, "staging", "web").await;
+    assert_eq!(
+        staging,
+        resolved_process(&f.eve_token, app, 1, "staging", "web").await
+    );
+    // The new revision renders.
+    let out = rendered(&f.vic_token, app, "production").await;
+    assert!(
+        out.contains("image: registry.gojek.io/fulfilment/driver-location:2.16.0"),
+        "{out}"
+    );
+    assert!(out.contains("GEO_INDEX"), "{out}");
+
+    // Audited: the save (by the store) and the promotion, by the token.
+    let entries = audit(&f.admin).await;
+    let saved = entries
+        .iter()
+        .find(|e| e["action"] == "app.save" && e["app"] == app)
+        .expect("an app.save entry");
+    assert_eq!(saved["target"], format!("app {app} rev 2"));
+    let promoted: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "experiment.promote")
+        .collect();
+    assert_eq!(promoted.len(), 1, "{promoted:?}");
+    assert_eq!(promoted[0]["app"], app);
+    assert_eq!(promoted[0]["actor"], "eve");
+    assert!(
+        promoted[0]["via"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("token:")),
+        "{}",
+        promoted[0]
+    );
+    assert_eq!(
+        promoted[0]["target"],
+        format!(
+            "app {app} rev 2: variant h3 of experiment fulfilment-production/h3-index in production, \
+             process web (from rev 1)"
+        )
+    );
+
+    // The controller sends it again (it crashed after the save): the same revision, nothing
+    // saved, nothing audited again.
+    let again = f.eve_token.post(&path, &request).await.expect(200);
+    assert_eq!(
+        again,
+        json!({"revision": 2, "replayed": true, "ignored": ["replicas"], "warnings": []})
+    );
+    // Also after someone else saved on top of it.
+    let v3 = v2.replace("LOG_LEVEL: info", "LOG_LEVEL: error");
+    save(&f.ann_token, app, &v3, 2).await.expect(200);
+    let again = f.eve_token.post(&path, &request).await.expect(200);
+    assert_eq!(again["revision"], 2);
+    assert_eq!(again["replayed"], true);
+    let head = f.eve_token.get(&format!("/api/apps/{app}")).await.expect(200);
+    assert_eq!(head["app"]["head"], 3);
+    let promoted = audit(&f.admin)
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "experiment.promote")
+        .count();
+    assert_eq!(promoted, 1);
+
+    // An app whose manifest has no override for the environment yet, with `fromFile` files:
+    // promo-gateway and the winner of examples/experiments/promo-gateway-cashback.yaml.
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let read = |name: &str| std::fs::read_to_string(examples.join(name)).expect("example");
+    let gateway = read("promo-gateway.yaml").replace("team: promotions", "team: alpha");
+    let files = BTreeMap::from([(
+        "config/promo-rules.json".to_string(),
+        read("config/promo-rules.json"),
+    )]);
+    f.eve_token
+        .post("/api/apps", &json!({ "manifest": gateway, "files": files }))
+        .await
+        .expect(201);
+    let winner = json!({
+        "image": "registry.gojek.io/promotions/promo-gateway:4.3.0-rc1",
+        "env": {"RULE_ENGINE": "v2", "RULE_CACHE_TTL": "5m"},
+        "replicas": 2,
+        "memory": {"request": "512Mi", "limit": "1Gi"},
+    });
+    let body = f
+        .eve_token
+        .post(
+            "/api/apps/promo-gateway/promote",
+            &json!({
+                "environment": "production",
+                "process": "web",
+                "overrides": winner,
+                "baseRevision": 1,
+                "experiment": "promotions-production/cashback-engine",
+                "variant": "rules-v2-cache",
+            }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(body["revision"], 2);
+    assert_eq!(body["ignored"], json!(["replicas"]));
+    let rev = f.eve_token.get("/api/apps/promo-gateway").await.expect(200)["revision"].clone();
+    let text = rev["manifest"].as_str().expect("manifest");
+    assert!(keeps_every_line(&gateway, text), "{text}");
+    assert_eq!(rev["files"], json!(files), "the files are kept");
+    let web = resolved_process(&f.eve_token, "promo-gateway", 2, "production", "web").await;
+    assert_eq!(
+        web["image"],
+        "registry.gojek.io/promotions/promo-gateway:4.3.0-rc1"
+    );
+    assert_eq!(web["env"]["RULE_CACHE_TTL"], "5m");
+    assert_eq!(
+        web["env"]["PROMO_SIGNING_KEY"],
+        json!({"secret": "promo-gateway-keys", "key": "signing-key"})
+    );
+    assert_eq!(web["memory"], json!({"request": "512Mi", "limit": "1Gi"}));
+    let staging = resolved_process(&f.eve_token, "promo-gateway", 2, "staging", "web").await;
+    assert_eq!(
+        staging["image"],
+        "registry.gojek.io/promotions/promo-gateway:4.2.0"
+    );
+    let out = rendered(&f.eve_token, "promo-gateway", "production").await;
+    assert!(out.contains("promo-gateway:4.3.0-rc1"), "{out}");
+    assert!(out.contains("RULE_CACHE_TTL"), "{out}");
+}
+
+async fn promote_refused(db: Db) {
+    let Some(f) = fixture(db).await else { return };
+    let app = "driver-location";
+    let v1 = driver_location_in_alpha();
+    create(&f.eve_token, &v1).await;
+    let path = format!("/api/apps/{app}/promote");
+    let image = json!({"image": "registry.gojek.io/fulfilment/driver-location:2.16.0"});
+    let ok = promotion("production", "web", image.clone(), 1);
+
+    // Viewers may not; other teams do not see the app; a session needs its CSRF token.
+    let err = f.vic_token.post(&path, &ok).await.expect_error(403, "forbidden");
+    assert!(
+        err["error"].as_str().is_some_and(|m| m.contains("editor")),
+        "{err}"
+    );
+    f.bob_token.post(&path, &ok).await.expect_error(404, "not_found");
+    let eve = f.s.session(&f.eve).await;
+    eve.without_csrf()
+        .post(&path, &ok)
+        .await
+        .expect_error(403, "forbidden");
+
+    // Bad requests.
+    let reason = |body: &Value| body["error"].as_str().expect("error").to_string();
+    let err = f
+        .eve_token
+        .post(&path, &promotion("canary", "web", image.clone(), 1))
+        .await
+        .expect_error(400, "bad_request");
+    assert!(
+        reason(&err).contains("staging, production, production-dc"),
+        "{err}"
+    );
+    let err = f
+        .eve_token
+        .post(&path, &promotion("production", "worker", image.clone(), 1))
+        .await
+        .expect_error(400, "bad_request");
+    assert!(reason(&err).contains("no process `worker`"), "{err}");
+    assert!(reason(&err).contains("processes: web"), "{err}");
+    let mut extra = ok.clone();
+    extra["dryRun"] = json!(true);
+    let err = f
+        .eve_token
+        .post(&path, &extra)
+        .await
+        .expect_error(400, "bad_request");
+    assert!(reason(&err).contains("dryRun"), "{err}");
+    for (overrides, field) in [
+        (json!({"command": ["sh"]}), "overrides.command"),
+        (json!({"cpu": {"lmit": "2"}}), "overrides.cpu.lmit"),
+        (json!({"replicas": "two"}), "overrides"),
+    ] {
+        let err = f
+            .eve_token
+            .post(&path, &promotion("production", "web", overrides, 1))
+            .await
+            .expect_error(400, "bad_request");
+        assert!(reason(&err).contains(field), "{err}");
+    }
+    let mut spaced = ok.clone();
+    spaced["variant"] = json!("h3 of experiment x");
+    f.eve_token
+        .post(&path, &spaced)
+        .await
+        .expect_error(400, "bad_request");
+    f.eve_token
+        .post(&path, &promotion("production", "web", image.clone(), 7))
+        .await
+        .expect_error(404, "not_found");
+
+    // Overrides that make the app invalid: every diagnostic, as for a save.
+    let err = f
+        .eve_token
+        .post(
+            &path,
+            &promotion("production", "web", json!({"memory": {"request": "lots"}}), 1),
+        )
+        .await
+        .expect_error(422, "invalid_manifest");
+    let diagnostics = err["diagnostics"].as_array().expect("diagnostics");
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d["message"].as_str().is_some_and(|m| m.contains("lots"))),
+        "{err}"
+    );
+
+    // Someone saved since the experiment's base: 409 as for a save, nothing saved.
+    let v2 = v1.replace("LOG_LEVEL: info", "LOG_LEVEL: error");
+    save(&f.ann_token, app, &v2, 1).await.expect(200);
+    let err = f.eve_token.post(&path, &ok).await.expect_error(409, "conflict");
+    assert_eq!(err["current"]["number"], 2);
+    assert_eq!(err["currentManifest"], v2.as_str());
+    assert!(
+        err["diff"]
+            .as_str()
+            .is_some_and(|d| d.contains("+      LOG_LEVEL: error")),
+        "{err}"
+    );
+
+    let head = f.eve_token.get(&format!("/api/apps/{app}")).await.expect(200);
+    assert_eq!(head["app"]["head"], 2, "only ann's save was stored");
+    assert!(
+        !audit(&f.admin)
+            .await
+            .iter()
+            .any(|e| e["action"] == "experiment.promote"),
+        "no promotion was audited"
+    );
+}

@@ -140,7 +140,7 @@ struct TargetArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum TargetArg {
+pub(crate) enum TargetArg {
     Kubernetes,
     Nomad,
 }

@@ -327,3 +327,63 @@ fn experiments_render_prints_shards_and_route_or_located_errors() {
     assert!(err.contains("`baseline` is the app as deployed"), "{err}");
     assert!(out.stdout.is_empty(), "printed output for a bad experiment");
 }
+
+#[test]
+fn experiments_render_for_nomad_writes_jobs_and_consul_entries_or_says_why_not() {
+    let data = root().join("crates/ojek-experiments/tests/data");
+    let platform = root().join("examples/platform.yaml").display().to_string();
+    let dir = tempfile::tempdir().expect("tmp");
+    let out_dir = dir.path().join("out");
+    let exp = data.join("rider-offers-ranker.yaml").display().to_string();
+    let manifest = data.join("rider-offers.yaml").display().to_string();
+    let out = ojek(&[
+        "experiments",
+        "render",
+        &exp,
+        "--manifest",
+        &manifest,
+        "--platform",
+        &platform,
+        "--target",
+        "nomad",
+        "-o",
+        &out_dir.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let job = std::fs::read_to_string(out_dir.join("jobs/rider-offers-production-dc-ranker-v2.json"))
+        .expect("a job file");
+    assert!(job.contains("\"ojek_variant\": \"ranker-v2\""), "{job}");
+    let consul: Vec<String> = std::fs::read_dir(out_dir.join("consul"))
+        .expect("consul/")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        consul.iter().any(|f| f.contains("service-splitter")),
+        "{consul:?}"
+    );
+
+    // promo-gateway's production has no Nomad section: a clear error at the line, nothing written.
+    let empty = dir.path().join("empty");
+    let out = ojek(&[
+        "experiments",
+        "render",
+        &root()
+            .join("examples/experiments/promo-gateway-cashback.yaml")
+            .display()
+            .to_string(),
+        "--manifest",
+        &root().join("examples/promo-gateway.yaml").display().to_string(),
+        "--platform",
+        &platform,
+        "--target",
+        "nomad",
+        "-o",
+        &empty.display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("promo-gateway-cashback.yaml:15:3"), "{err}");
+    assert!(err.contains("NoTrafficSplit"), "{err}");
+    assert!(!empty.exists(), "wrote output for a refused experiment");
+}

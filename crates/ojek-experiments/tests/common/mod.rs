@@ -66,3 +66,52 @@ pub fn experiments() -> Vec<(String, LoadedExperiment)> {
 pub fn experiment(text: &str) -> LoadedExperiment {
     load_experiment("test.yaml", text).unwrap_or_else(|d| panic!("{d}"))
 }
+
+/// Every file below `dir`, as relative paths, sorted.
+pub fn on_disk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(dir) {
+                out.push(rel.display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Compares `expected` (relative path → content) with the files in `dir`, after writing them
+/// there when `OJEK_BLESS` is set; panics listing what differs, is missing or is left over.
+pub fn check_goldens(dir: &Path, expected: &std::collections::BTreeMap<String, String>) {
+    if std::env::var_os("OJEK_BLESS").is_some() {
+        let _ = std::fs::remove_dir_all(dir);
+        for (path, content) in expected {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&p, content).expect("write golden");
+        }
+    }
+    let mut problems = Vec::new();
+    for (path, content) in expected {
+        match std::fs::read_to_string(dir.join(path)) {
+            Ok(old) if &old == content => {}
+            Ok(_) => problems.push(format!("{path}: differs")),
+            Err(_) => problems.push(format!("{path}: missing")),
+        }
+    }
+    for path in on_disk(dir) {
+        if !expected.contains_key(&path) {
+            problems.push(format!("{path}: no longer rendered"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "goldens out of date (OJEK_BLESS=1 to regenerate, then review):\n{}",
+        problems.join("\n")
+    );
+}

@@ -18,6 +18,7 @@ use crate::state::AppState;
 pub mod admin;
 pub mod apps;
 pub mod deploy;
+pub mod promote;
 pub mod render;
 
 /// The API routes (mounted under `/api`).
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/apps/{app}/deployments/{id}", get(deploy::show))
         .route("/apps/{app}/rollback", post(deploy::rollback))
+        .route("/apps/{app}/promote", post(promote::promote))
         .route("/apps/{app}/status", get(deploy::status))
         .route("/apps/{app}/live", get(deploy::live))
         .route(

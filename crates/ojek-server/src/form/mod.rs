@@ -28,6 +28,9 @@
 //! Pure: no I/O. It validates the form (names, ports), not the manifest: `ojek_spec::load`
 //! does that, and the YAML may be mid-edit and invalid.
 //!
+//! [`apply_json`] runs steps 2 and 3 alone, for a desired document built elsewhere (the
+//! promotion of an experiment variant into an environment override).
+//!
 //! The submodules follow those steps: `model` holds the form's types and how entries match
 //! by name; `read` reads a form from a document and `check` checks a changed one; `desired`
 //! builds the desired document (step 1); `edit` makes the text edits (step 2) on positions
@@ -94,22 +97,52 @@ pub fn apply_form(file: &str, yaml: &str, form: &FormApp) -> Result<String, Form
     }
     validate_form(&old, form)?;
     let desired = desired_document(&old_json, &old, form)?;
-    if same(&desired, &old_json) {
+    write_document(yaml, root.as_ref(), &old_json, &desired)
+}
+
+/// Writes a whole desired document into the manifest `yaml` and returns the new text: steps
+/// 2 and 3 of [`apply_form`] for any document (the promotion of an experiment variant builds
+/// its own, `api::promote`). Comments and formatting of what did not change are kept; the
+/// result reads back as exactly `desired` (key order included). A `desired` equal to the
+/// text's document returns the text unchanged.
+///
+/// ```
+/// use ojek_server::form::apply_json;
+///
+/// let yaml = "kind: App\nprocesses:\n  web:\n    image: web:1.0   # pinned\n";
+/// let desired = serde_json::json!({"kind": "App", "processes": {"web": {"image": "web:1.1"}}});
+/// let out = apply_json("app.yaml", yaml, &desired).expect("applies");
+/// assert_eq!(out, yaml.replace("1.0", "1.1"));
+/// ```
+pub fn apply_json(file: &str, yaml: &str, desired: &Json) -> Result<String, FormError> {
+    let root = parse_document(file, yaml).map_err(FormError::Yaml)?;
+    let old_json = root.as_ref().map_or(Json::Null, Node::to_json);
+    write_document(yaml, root.as_ref(), &old_json, desired)
+}
+
+/// Steps 2 and 3: `root` is `yaml` parsed, `old_json` its document.
+fn write_document(
+    yaml: &str,
+    root: Option<&Node>,
+    old_json: &Json,
+    desired: &Json,
+) -> Result<String, FormError> {
+    if same(desired, old_json) {
         return Ok(yaml.to_string());
     }
     let src = Source::new(yaml);
-    if let Some(root) = &root {
+    if let Some(root) = root {
         // Fine-grained edits first; then whole top-level sections.
         for shallow in [false, true] {
-            if let Some(text) = patch_document(&src, root, &desired, shallow)
-                && reads_back(&text, &desired)
+            if let Some(text) = patch_document(&src, root, desired, shallow)
+                && reads_back(&text, desired)
             {
                 return Ok(text);
             }
         }
     }
-    let text = regenerate_document(&src, &desired);
-    if reads_back(&text, &desired) {
+    let text = regenerate_document(&src, desired);
+    if reads_back(&text, desired) {
         Ok(text)
     } else {
         Err(FormError::Internal(
