@@ -1188,3 +1188,83 @@ async fn a_failure_part_way_reports_what_was_applied_and_a_rerun_converges() {
         );
     }
 }
+
+/// Objects of a kind ojek reads without rendering (Experiments): listed in one namespace with
+/// their type and status; `None` when the cluster does not serve the kind (no CRD); other
+/// failures are API errors naming what was listed.
+#[tokio::test]
+async fn a_custom_kind_is_listed_in_a_namespace_or_reported_as_not_served() {
+    use ojek_deploy::kube::ReadKind;
+
+    let fake = FakeKube::start().await;
+    let target = target(&fake).await;
+    let experiments = ReadKind {
+        group: "ojek.dev",
+        version: "v1alpha1",
+        kind: "Experiment",
+        plural: "experiments",
+    };
+    let none = target
+        .list_namespaced(&experiments, DRIVER_NS)
+        .await
+        .expect("list");
+    assert_eq!(
+        none,
+        Some(Vec::new()),
+        "a namespace without any, even a missing one"
+    );
+    fake.put(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": DRIVER_NS}}))
+        .expect("namespace");
+    for (ns, name) in [(DRIVER_NS, "b"), (DRIVER_NS, "a"), ("default", "elsewhere")] {
+        fake.put(json!({
+            "apiVersion": "ojek.dev/v1alpha1", "kind": "Experiment",
+            "metadata": {"name": name, "namespace": ns},
+            "spec": {"app": "driver-location"},
+            "status": {"phase": "Running"},
+        }))
+        .expect("experiment");
+    }
+    let listed = target
+        .list_namespaced(&experiments, DRIVER_NS)
+        .await
+        .expect("list")
+        .expect("served");
+    let seen: Vec<(&str, &str, &str, &str)> = listed
+        .iter()
+        .map(|o| {
+            (
+                o["apiVersion"].as_str().unwrap_or_default(),
+                o["kind"].as_str().unwrap_or_default(),
+                o["metadata"]["name"].as_str().unwrap_or_default(),
+                o["status"]["phase"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("ojek.dev/v1alpha1", "Experiment", "a", "Running"),
+            ("ojek.dev/v1alpha1", "Experiment", "b", "Running"),
+        ]
+    );
+
+    let unserved = ReadKind {
+        group: "example.com",
+        version: "v1",
+        kind: "Thing",
+        plural: "things",
+    };
+    assert_eq!(
+        target.list_namespaced(&unserved, DRIVER_NS).await.expect("list"),
+        None
+    );
+    fake.fail_next(1, 500);
+    let err = target
+        .list_namespaced(&experiments, DRIVER_NS)
+        .await
+        .expect_err("a server error");
+    assert!(
+        matches!(&err, DeployError::Api { action, .. } if action == "list experiments in fulfilment-staging"),
+        "{err}"
+    );
+}

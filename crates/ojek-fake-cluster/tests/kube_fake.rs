@@ -854,3 +854,175 @@ async fn a_stopped_server_refuses_connections() {
         "state stays readable"
     );
 }
+
+fn experiment(name: &str, app: &str) -> Value {
+    json!({
+        "apiVersion": "ojek.dev/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": name, "namespace": "promotions-staging", "labels": {"ojek.dev/app": app}},
+        "spec": {
+            "app": app,
+            "environment": "staging",
+            "baselineWeight": 80,
+            "variants": [{"name": "rules-v2", "weight": 20}],
+            "routing": {"istio": {}},
+        },
+        // Ignored by apply: the status is a subresource.
+        "status": {"phase": "Failed"},
+    })
+}
+
+/// ojek's `Experiment` custom resource is served like the built-in kinds, as if its CRD were
+/// installed: discovery with the status subresource, server-side apply, GET and LIST (with
+/// selectors, in a namespace and across them) through the typed kube API, the status written
+/// only through `/status`, merge patches, DELETE; and `put` stores one with the status its
+/// controller would have written (what `ojek up --demo` does).
+#[tokio::test]
+async fn experiments_are_served_with_a_status_subresource() {
+    use ojek_experiments::{Experiment, Phase};
+
+    let fake = FakeKube::start().await;
+    let client = fake.client();
+    let discovery: Value = reqwest::get(format!("{}/apis/ojek.dev/v1alpha1", fake.url()))
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("APIResourceList");
+    let names: Vec<&str> = discovery["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(names, ["experiments", "experiments/status"]);
+    let groups = Discovery::new(client.clone())
+        .filter(&["ojek.dev"])
+        .run()
+        .await
+        .expect("discovery");
+    let (ar, caps) = groups
+        .resolve_gvk(&GroupVersionKind::gvk("ojek.dev", "v1alpha1", "Experiment"))
+        .expect("Experiment discovered");
+    assert_eq!(ar.plural, "experiments");
+    assert!(caps.scope == Scope::Namespaced);
+
+    let api: Api<Experiment> = Api::namespaced(client.clone(), "promotions-staging");
+    let exp: Experiment = serde_json::from_value(experiment("cashback", "promo-gateway")).expect("typed");
+    let status = match api
+        .patch("cashback", &PatchParams::apply("kubectl"), &Patch::Apply(&exp))
+        .await
+    {
+        Err(kube::Error::Api(s)) => s,
+        other => panic!("expected 404 for a missing namespace, got {other:?}"),
+    };
+    assert_eq!(status.code, 404);
+    let ns: Api<DynamicObject> =
+        Api::all_with(client.clone(), &resource("", "v1", "Namespace", "namespaces"));
+    ns.create(
+        &PostParams::default(),
+        &dynamic(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "promotions-staging"}}),
+        ),
+    )
+    .await
+    .expect("namespace");
+
+    let created = api
+        .patch("cashback", &PatchParams::apply("kubectl"), &Patch::Apply(&exp))
+        .await
+        .expect("apply");
+    assert_eq!(created.status, None, "apply to the main resource ignores status");
+    assert_eq!(created.metadata.generation, Some(1));
+    assert_eq!(created.spec.variants[0].name, "rules-v2");
+
+    // The controller writes the status through the subresource; the spec stays.
+    let patched = api
+        .patch_status(
+            "cashback",
+            &PatchParams::default(),
+            &Patch::Merge(json!({
+                "spec": {"baselineWeight": 1},
+                "status": {"phase": "Running", "summary": "baseline=80 rules-v2=20",
+                    "variants": [{"name": "baseline", "namespace": "promotions-staging", "desiredReplicas": 2,
+                        "readyReplicas": 2, "weight": 80}]},
+            })),
+        )
+        .await
+        .expect("status patch");
+    let status = patched.status.clone().expect("status");
+    assert_eq!(status.phase, Some(Phase::Running));
+    assert_eq!(status.variants[0].ready_replicas, 2);
+    assert_eq!(patched.spec.baseline_weight, 80);
+    assert_eq!(patched.metadata.generation, Some(1));
+    let read = api.get_status("cashback").await.expect("GET /status");
+    assert_eq!(read.status, patched.status);
+
+    // A merge patch of the spec bumps the generation and keeps the status.
+    let spec_patched = api
+        .patch(
+            "cashback",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"baselineWeight": 60}, "status": {"phase": "Failed"}})),
+        )
+        .await
+        .expect("merge patch");
+    assert_eq!(spec_patched.spec.baseline_weight, 60);
+    assert_eq!(spec_patched.metadata.generation, Some(2));
+    assert_eq!(spec_patched.status, patched.status);
+
+    // LIST, with selectors, here and across namespaces.
+    let other: Experiment = serde_json::from_value(experiment("other", "driver-location")).expect("typed");
+    api.patch("other", &PatchParams::apply("kubectl"), &Patch::Apply(&other))
+        .await
+        .expect("apply another");
+    let names = |list: kube::api::ObjectList<Experiment>| -> Vec<String> {
+        list.items.into_iter().filter_map(|e| e.metadata.name).collect()
+    };
+    let all = api.list(&ListParams::default()).await.expect("list");
+    assert_eq!(names(all), ["cashback", "other"]);
+    let by_label = api
+        .list(&ListParams::default().labels("ojek.dev/app=promo-gateway"))
+        .await
+        .expect("list by label");
+    assert_eq!(names(by_label), ["cashback"]);
+    let by_field = api
+        .list(&ListParams::default().fields("spec.app=driver-location"))
+        .await
+        .expect("list by field");
+    assert_eq!(names(by_field), ["other"]);
+    let everywhere: Api<Experiment> = Api::all(client.clone());
+    let listed = everywhere.list(&ListParams::default()).await.expect("list all");
+    assert_eq!(listed.items.len(), 2);
+    assert_eq!(listed.items[0].status, patched.status, "LIST has the status too");
+
+    // DELETE.
+    api.delete("other", &DeleteParams::default())
+        .await
+        .expect("delete");
+    assert!(api.get_opt("other").await.expect("get").is_none());
+    assert!(fake.object("Experiment", "promotions-staging", "other").is_none());
+
+    // `put`: stored with its status, as the controller would have left it.
+    let mut demo = experiment("demo", "promo-gateway");
+    demo["status"] = json!({"phase": "Running", "startedAt": "2026-01-01T00:00:00Z"});
+    let stored = fake.put(demo.clone()).expect("put");
+    assert_eq!(stored["metadata"]["generation"], 1);
+    let read = api.get("demo").await.expect("GET");
+    let status = read.status.expect("status kept");
+    assert_eq!(
+        (status.phase, status.started_at.as_deref()),
+        (Some(Phase::Running), Some("2026-01-01T00:00:00Z"))
+    );
+    demo["status"]["phase"] = json!("Concluded");
+    let replaced = fake.put(demo).expect("put again");
+    assert_eq!(replaced["metadata"]["uid"], stored["metadata"]["uid"]);
+    assert_eq!(replaced["status"]["phase"], "Concluded");
+    let mut elsewhere = experiment("x", "promo-gateway");
+    elsewhere["metadata"]["namespace"] = json!("nowhere");
+    assert!(fake.put(elsewhere).is_err(), "its namespace must exist");
+    assert!(
+        fake.put(json!({"kind": "Thing", "metadata": {"name": "x"}}))
+            .is_err()
+    );
+}

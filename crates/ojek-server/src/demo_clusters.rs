@@ -4,6 +4,8 @@
 //! process, on loopback ports. They keep their state in memory only and say so: the platform
 //! file names them as simulated, and every deploy page shows the cluster.
 //!
+//! Staging holds one running Experiment of promo-gateway (`demo_experiment`).
+//!
 //! The stored platform file is pointed at them only when it is the default one or exactly
 //! what an earlier `--demo` start wrote (see [`is_untouched_demo`]); a platform file someone
 //! changed, even a demo one, is left alone.
@@ -67,6 +69,10 @@ pub async fn start(store: &Store, data_dir: &Path) -> anyhow::Result<Option<Demo
         .await
         .context("cannot start the simulated Nomad cluster")?,
     };
+    // An experiment to look at on the first run (never fatal: the rest of the demo works).
+    if let Err(e) = crate::demo_experiment::seed(&clusters.staging, crate::auth::now_ms()) {
+        tracing::warn!("--demo: the demo experiment was not created: {e:#}");
+    }
     let dir = data_dir.join("demo");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     write_private(&dir.join("kubeconfig.yaml"), &kubeconfig(&clusters))?;

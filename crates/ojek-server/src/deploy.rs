@@ -9,7 +9,9 @@ use std::time::Duration;
 use ojek_core::Rendered;
 use ojek_core::spec::platform::{Platform, TargetKind};
 use ojek_deploy::clusters::{self, ClusterSettingsError, PathBase};
-use ojek_deploy::kube::{ApplyOptions, ApplyReport, ClusterConfig, KubeTarget, ObjectResult, RolloutStatus};
+use ojek_deploy::kube::{
+    ApplyOptions, ApplyReport, ClusterConfig, KubeTarget, ObjectResult, ReadKind, RolloutStatus,
+};
 use ojek_deploy::nomad::{
     self, NomadApplyOptions, NomadApplyReport, NomadCluster, NomadDeployError, RollbackTarget,
 };
@@ -192,6 +194,32 @@ pub async fn live(cluster: &Cluster, rendered: &Rendered, subject: &Subject) -> 
             })?;
             Ok(json!({ "jobs": jobs }))
         }
+    }
+}
+
+/// The Experiment custom resource (`ojek-experiments`), as it is read from clusters.
+const EXPERIMENTS: ReadKind<'static> = ReadKind {
+    group: ojek_experiments::crd::GROUP,
+    version: ojek_experiments::crd::VERSION,
+    kind: "Experiment",
+    plural: "experiments",
+};
+
+/// The Experiments in `namespace` of a Kubernetes cluster, as JSON; `None` when the cluster
+/// does not serve them (their CRD is not installed). Experiments run on Kubernetes only.
+pub async fn experiments(cluster: &Cluster, namespace: &str) -> Result<Option<Vec<Value>>, PlanError> {
+    match cluster {
+        Cluster::Kube(config) => {
+            let target = KubeTarget::connect(config).await.map_err(kube_plan_error)?;
+            target
+                .list_namespaced(&EXPERIMENTS, namespace)
+                .await
+                .map_err(kube_plan_error)
+        }
+        Cluster::Nomad(c) => Err(PlanError::Failed(format!(
+            "experiments run on Kubernetes; Nomad at {} has none",
+            c.address
+        ))),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod api;
 pub mod auth;
 pub mod bootstrap;
 pub mod demo_clusters;
+pub mod demo_experiment;
 pub mod deploy;
 pub mod error;
 pub mod form;

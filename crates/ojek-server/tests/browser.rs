@@ -999,3 +999,160 @@ async fn logs_are_searched_narrowed_and_tailed() {
     })
     .await;
 }
+
+/// The URL of the demo's simulated Kubernetes cluster for `context` (from the kubeconfig
+/// `--demo` writes into the data directory).
+fn demo_cluster_url(state: &AppState, context: &str) -> String {
+    let path = state.config.data_dir.join("demo/kubeconfig.yaml");
+    let text = std::fs::read_to_string(&path).expect("the demo kubeconfig");
+    let mut lines = text
+        .lines()
+        .skip_while(|l| l.trim() != format!("- name: {context}"));
+    lines.next();
+    lines
+        .next()
+        .and_then(|l| l.split("server: \"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no server for {context} in {text}"))
+        .to_string()
+}
+
+/// The demo's experiment page: from the app's editor to its experiments, the running
+/// experiment's variants side by side with error rates that agree with their counts, the
+/// environment picker, a variant's errors on the Logs page; a condition message with markup
+/// in it (as anyone who can write the Experiment's status could set) is shown as text.
+#[tokio::test]
+async fn the_demo_experiment_shows_its_variants_side_by_side() {
+    run("experiments", |ui| async move {
+        ui.login("budi", DEMO_PASSWORD).await;
+        ui.wait_for_path("/apps").await;
+        ui.goto("/apps/promo-gateway").await;
+        ui.click("#experiments-link").await;
+        ui.wait_for_path("/apps/promo-gateway/experiments").await;
+        let card = "#experiment-cashback-engine";
+        ui.el(card).await;
+        let head = ui.text(&format!("{card} .experiment-head")).await;
+        assert!(head.contains("Running") && head.contains("baseline=80 rules-v2=10 rules-v2-cache=10"), "{head}");
+        let picker = ui.text("#env-picker").await;
+        assert!(picker.contains("staging") && picker.contains("production"), "{picker}");
+
+        // One row per variant, the baseline first; each error rate is its errors over its
+        // lines. The demo's last hour of logs is written in the background at start: reload
+        // until it is searchable.
+        let read_rows = || async {
+            let rows = ui
+                .js(
+                    "return [...document.querySelectorAll(arguments[0] + ' table.variants tbody tr')].map((r) => ({
+                       name: r.dataset.variant,
+                       weight: r.querySelector('.variant-weight').textContent,
+                       ready: r.querySelector('.variant-ready').textContent,
+                       lines: r.querySelector('.variant-lines').textContent,
+                       errors: r.querySelector('.variant-errors').textContent,
+                       rate: r.querySelector('.variant-error-rate').textContent,
+                       logs: r.querySelector('a.variant-logs').getAttribute('href'),
+                     }));",
+                    vec![json!(card)],
+                )
+                .await;
+            rows.as_array().cloned().unwrap_or_default()
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut rows = read_rows().await;
+        while rows.iter().any(|r| r["lines"] == "0") {
+            assert!(Instant::now() < deadline, "the demo logs never showed: {rows:?}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            ui.state.logs.clone().expect("logs").store.flush().expect("flush");
+            ui.goto("/apps/promo-gateway/experiments").await;
+            ui.el(card).await;
+            rows = read_rows().await;
+        }
+        let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
+        assert_eq!(names, ["baseline", "rules-v2", "rules-v2-cache"]);
+        for r in &rows {
+            let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+            let lines: u64 = field("lines").parse().unwrap_or_else(|_| panic!("lines: {r}"));
+            let errors: u64 = field("errors").parse().unwrap_or_else(|_| panic!("errors: {r}"));
+            assert!(lines > 0, "the demo trickle wrote lines of every variant: {r}");
+            assert_eq!(field("rate"), format!("{:.1} %", errors as f64 / lines as f64 * 100.0), "{r}");
+            assert!(field("logs").starts_with("/logs?q="), "{r}");
+        }
+        assert!(rows[0]["weight"].as_str().unwrap_or_default().starts_with("80 %"), "{rows:?}");
+        assert!(rows[2]["ready"].as_str().unwrap_or_default().contains("2 / 2"), "{rows:?}");
+        ui.shot("experiments").await;
+
+        // Production has none: the empty state says how to start one; an environment that
+        // deploys to Nomad says why there are none.
+        ui.click("#env-picker a[data-environment='production']").await;
+        let empty = ui
+            .until(
+                "the empty state",
+                "return document.querySelector('#experiments-empty')?.textContent;",
+                vec![],
+            )
+            .await;
+        let empty = empty.as_str().unwrap_or_default();
+        assert!(
+            empty.contains("No experiments of promo-gateway in production") && empty.contains("docs/experiments.md"),
+            "{empty}"
+        );
+        assert!(ui.text("#experiment-example").await.contains("namespace: promotions-production"));
+        ui.shot("experiments-empty").await;
+        ui.goto("/apps/promo-gateway/experiments?environment=production-dc").await;
+        let error = ui.text("#experiments-error").await;
+        assert!(error.contains("experiments run on Kubernetes"), "{error}");
+        assert_eq!(ui.status().await, 422);
+        ui.goto("/apps/promo-gateway/experiments").await;
+
+        // A variant's errors on the Logs page.
+        ui.click(&format!("{card} tr[data-variant='rules-v2-cache'] a.variant-logs")).await;
+        ui.wait_for_path("/logs").await;
+        let q = ui
+            .until("the logs query", "return document.querySelector('#log-q')?.value;", vec![])
+            .await;
+        assert_eq!(q, json!("variant:rules-v2-cache level:error"));
+        assert_eq!(ui.el("#log-app").await.prop("value").await.ok().flatten().as_deref(), Some("promo-gateway"));
+
+        // A hostile condition message is text, never markup.
+        let hostile = "<img src=x onerror=\"window.pwned=1\"><script>window.pwned=2</script> & done";
+        let url = format!(
+            "{}/apis/ojek.dev/v1alpha1/namespaces/promotions-staging/experiments/cashback-engine/status",
+            demo_cluster_url(&ui.state, "kops-staging")
+        );
+        let resp = reqwest::Client::new()
+            .patch(url)
+            .header("content-type", "application/merge-patch+json")
+            .body(
+                json!({"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Broken<b>",
+                    "message": hostile, "lastTransitionTime": "2026-01-01T00:00:00Z"}]}})
+                .to_string(),
+            )
+            .send()
+            .await
+            .expect("patch the status");
+        assert!(resp.status().is_success(), "{}", resp.text().await.unwrap_or_default());
+        ui.goto("/apps/promo-gateway/experiments?environment=staging").await;
+        let message = ui
+            .until(
+                "the condition",
+                "return document.querySelector(arguments[0] + ' tr[data-condition=Ready] .condition-message')?.textContent;",
+                vec![json!(card)],
+            )
+            .await;
+        assert_eq!(message, json!(hostile));
+        assert_eq!(ui.text(&format!("{card} tr[data-condition=Ready] .condition-reason")).await, "Broken<b>");
+        let html = ui
+            .js("return document.querySelector(arguments[0] + ' table.conditions').innerHTML;", vec![json!(card)])
+            .await;
+        let html = html.as_str().unwrap_or_default();
+        assert!(html.contains("&lt;img src=x") && html.contains("&lt;script&gt;"), "{html}");
+        let injected = ui
+            .js(
+                "return [document.querySelectorAll('main img, main script').length, typeof window.pwned];",
+                vec![],
+            )
+            .await;
+        assert_eq!(injected, json!([0, "undefined"]));
+        ui.shot("experiments-hostile-condition").await;
+    })
+    .await;
+}

@@ -589,3 +589,266 @@ async fn kubernetes_failed_migration_stops_the_rollout(db: Db) {
     assert!(fixed["hash"].as_str().is_some());
     assert_eq!(kube.objects("Deployment").len(), 1);
 }
+
+both!(experiments_with_log_counts_per_variant);
+
+/// The fake's Kubernetes API as a client other than ojek would call it (kubectl, the
+/// experiments controller): JSON over plain HTTP.
+async fn kube_call(kube: &FakeKube, method: Method, path: &str, content_type: &str, body: &Value) -> Value {
+    let resp = reqwest::Client::new()
+        .request(method.clone(), format!("{}{path}", kube.url()))
+        .header("content-type", content_type)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the fake answers");
+    let status = resp.status();
+    let answer: Value = resp.json().await.expect("JSON");
+    assert!(status.is_success(), "{method} {path}: {status} {answer}");
+    answer
+}
+
+/// Applies an Experiment as kubectl would (server-side apply).
+async fn apply_experiment(kube: &FakeKube, namespace: &str, name: &str, app: &str, env: &str) {
+    let body = json!({
+        "apiVersion": "ojek.dev/v1alpha1",
+        "kind": "Experiment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "app": app,
+            "environment": env,
+            "baselineWeight": 70,
+            "variants": [
+                {"name": "h3", "weight": 10, "match": {"header": {"name": "x-geo-index", "value": "h3"}}},
+                {"name": "h3-cache", "weight": 20},
+            ],
+            "routing": {"istio": {}},
+            "duration": "72h",
+        },
+    });
+    kube_call(
+        kube,
+        Method::PATCH,
+        &format!("/apis/ojek.dev/v1alpha1/namespaces/{namespace}/experiments/{name}?fieldManager=kubectl"),
+        "application/apply-patch+yaml",
+        &body,
+    )
+    .await;
+}
+
+/// An Experiment in the fake cluster with the status its controller keeps, log lines of its
+/// variants shipped through the real ingest: the experiments of the app in an environment,
+/// with exact counts and error rates per variant since it started; only the app's own
+/// experiments in its namespace; viewers only (another team gets a 404); clear errors for a
+/// Nomad environment and a cluster that is gone.
+async fn experiments_with_log_counts_per_variant(db: Db) {
+    const SECRET: &str = "ojek-log-secret-for-experiment-tests-0123";
+    let Some(s) = common::server(db, false).await else {
+        return;
+    };
+    let mut kube = FakeKube::start().await;
+    point_platform_at(&s, &kube.url(), "http://127.0.0.1:9").await;
+    let (_editor, viewer, outsider) = setup(&s).await;
+    let team = s
+        .store()
+        .team_by_name("fulfilment")
+        .await
+        .expect("store")
+        .expect("team");
+    s.log_secret(&team, Some(APP), "shipper", SECRET).await;
+    let path = format!("/api/apps/{APP}/experiments?environment=staging");
+
+    // None yet: the cluster serves Experiments, the app has none.
+    let none = viewer.get(&path).await.expect(200);
+    assert_eq!(
+        (&none["namespace"], &none["installed"], &none["experiments"]),
+        (&json!(KUBE_NAMESPACE), &json!(true), &json!([])),
+        "{none}"
+    );
+    assert_eq!(none["cluster"], "staging (fake)");
+
+    // The app's experiment, and others that are not its own in this environment.
+    kube_call(
+        &kube,
+        Method::POST,
+        "/api/v1/namespaces",
+        "application/json",
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": KUBE_NAMESPACE}}),
+    )
+    .await;
+    kube_call(
+        &kube,
+        Method::POST,
+        "/api/v1/namespaces",
+        "application/json",
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "elsewhere"}}),
+    )
+    .await;
+    apply_experiment(&kube, KUBE_NAMESPACE, "geo-index", APP, "staging").await;
+    apply_experiment(&kube, KUBE_NAMESPACE, "in-production", APP, "production").await;
+    apply_experiment(&kube, KUBE_NAMESPACE, "another-app", "payments", "staging").await;
+    apply_experiment(&kube, "elsewhere", "not-in-the-apps-namespace", APP, "staging").await;
+
+    // Its controller's status: running for an hour.
+    let now = ojek_server::auth::now_ms();
+    let started = now - 3_600_000;
+    let rfc3339 = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .expect("time")
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let variant = |name: &str, ns: &str, ready: u32, weight: u32| json!({"name": name, "namespace": ns, "desiredReplicas": 2, "readyReplicas": ready, "weight": weight});
+    kube_call(
+        &kube,
+        Method::PATCH,
+        &format!("/apis/ojek.dev/v1alpha1/namespaces/{KUBE_NAMESPACE}/experiments/geo-index/status"),
+        "application/merge-patch+json",
+        &json!({"status": {
+            "phase": "Running",
+            "startedAt": rfc3339(started),
+            "summary": "baseline=70 h3=10 h3-cache=20",
+            "variants": [
+                variant("baseline", KUBE_NAMESPACE, 2, 70),
+                variant("h3", "driver-location-staging-h3", 2, 10),
+                variant("h3-cache", "driver-location-staging-h3-cache", 1, 20),
+            ],
+            "conditions": [{"type": "Ready", "status": "True", "reason": "AllVariantsReady",
+                "message": "every variant is ready", "lastTransitionTime": rfc3339(started)}],
+        }}),
+    )
+    .await;
+
+    // Lines during the experiment: the baseline 40 (2 errors), h3 10 (1 error, its variant
+    // from the pod label as Fluent Bit ships it), h3-cache 20 (5 errors); lines of h3 from
+    // before it started and of another environment do not count.
+    let line = |i: i64, at: i64, error: bool, how: &str| {
+        let mut l = json!({
+            "@timestamp": at + i * 1000,
+            "message": format!("request {i}"),
+            "level": if error { "error" } else { "info" },
+        });
+        match how {
+            "h3" => l["kubernetes"] = json!({"labels": {"ojek.dev/variant": "h3"}}),
+            "h3-cache" => l["variant"] = json!("h3-cache"),
+            _ => {}
+        }
+        l
+    };
+    let during = now - 30 * 60_000;
+    let mut staging: Vec<Value> = Vec::new();
+    staging.extend((0..40).map(|i| line(i, during, i < 2, "baseline")));
+    staging.extend((0..10).map(|i| line(i, during, i == 0, "h3")));
+    staging.extend((0..20).map(|i| line(i, during, i % 4 == 0, "h3-cache")));
+    staging.extend((0..7).map(|i| line(i, started - 3_600_000, true, "h3")));
+    let production: Vec<Value> = (0..9).map(|i| line(i, during, true, "h3")).collect();
+    for (env, lines) in [("staging", staging), ("production", production)] {
+        let resp = reqwest::Client::new()
+            .post(s.url("/produce_batch"))
+            .header("X-App-Secret", SECRET)
+            .header("X-Ojek-Env", env)
+            .json(&json!({ "items": lines }))
+            .send()
+            .await
+            .expect("produce");
+        assert_eq!(resp.status().as_u16(), 200);
+    }
+    s.server
+        .state
+        .logs
+        .clone()
+        .expect("logs")
+        .store
+        .flush()
+        .expect("flush");
+
+    let found = viewer.get(&path).await.expect(200);
+    let experiments = found["experiments"].as_array().expect("experiments");
+    assert_eq!(
+        experiments.len(),
+        1,
+        "only the app's own, in its namespace: {found}"
+    );
+    let exp = &experiments[0];
+    assert_eq!(
+        (&exp["name"], &exp["namespace"]),
+        (&json!("geo-index"), &json!(KUBE_NAMESPACE))
+    );
+    assert_eq!(exp["status"]["phase"], "Running");
+    assert_eq!(exp["status"]["summary"], "baseline=70 h3=10 h3-cache=20");
+    assert_eq!(exp["status"]["conditions"][0]["reason"], "AllVariantsReady");
+    assert_eq!(exp["spec"], json!({"routing": "istio", "duration": "72h"}));
+    assert_eq!(exp["window"]["sinceStart"], true);
+    assert_eq!(exp["window"]["from"], started);
+    assert!(found.get("logsError").is_none(), "{found}");
+    let side_by_side: Vec<(&str, &str, u64, u64, u64, u64, f64)> = exp["variants"]
+        .as_array()
+        .expect("variants")
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap_or_default(),
+                v["query"].as_str().unwrap_or_default(),
+                v["weight"].as_u64().unwrap_or(999),
+                v["readyReplicas"].as_u64().unwrap_or(999),
+                v["lines"].as_u64().unwrap_or(999),
+                v["errors"].as_u64().unwrap_or(999),
+                v["errorRate"].as_f64().unwrap_or(-1.0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        side_by_side,
+        [
+            ("baseline", "NOT variant:*", 70, 2, 40, 2, 0.05),
+            ("h3", "variant:\"h3\"", 10, 2, 10, 1, 0.1),
+            ("h3-cache", "variant:\"h3-cache\"", 20, 1, 20, 5, 0.25),
+        ],
+        "{exp}"
+    );
+    assert_eq!(exp["variants"][1]["pinnedBy"], "header x-geo-index: h3");
+    assert_eq!(exp["variants"][0]["baseline"], true);
+
+    // The counting is audited like other log reads.
+    let audit = s.admin_session().await.get("/api/audit").await.expect(200);
+    assert!(
+        audit["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .any(|e| e["action"] == "logs.search"
+                && e["after"].as_str().is_some_and(|a| a.contains("\"experiments\""))),
+        "{audit}"
+    );
+
+    // Another team's user does not see the app; bad environments say why.
+    outsider.get(&path).await.expect_error(404, "not_found");
+    viewer
+        .get(&format!("/api/apps/{APP}/experiments?environment=nowhere"))
+        .await
+        .expect_error(400, "bad_request");
+    viewer
+        .get(&format!("/api/apps/{APP}/experiments?environment=production-dc"))
+        .await
+        .expect_error(422, "not_kubernetes");
+
+    // The cluster goes away: 503 with the reason, as for the live status.
+    kube.stop().await;
+    let err = viewer.get(&path).await.expect_error(503, "cluster_unreachable");
+    assert!(
+        err["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("staging (fake)")),
+        "{err}"
+    );
+    // The page says so too, with the environments to pick from.
+    let page = viewer
+        .get(&format!("/apps/{APP}/experiments?environment=staging"))
+        .await;
+    assert_eq!(page.status, 503);
+    assert!(
+        page.text.contains("The cluster cannot be reached."),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("id=\"env-picker\""), "{}", page.text);
+}

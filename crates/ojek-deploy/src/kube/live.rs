@@ -1,13 +1,30 @@
 //! What runs now: the live state of each rendered workload (Deployment, StatefulSet, Job,
-//! CronJob), for the live status of an environment. Reads only.
+//! CronJob), for the live status of an environment, and the objects of a kind ojek reads but
+//! does not render (Experiments, whose controller keeps their status). Reads only.
 
+use kube::api::ListParams;
+use kube::core::{ApiResource, GroupVersionKind};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::rollout::{Progress, progress};
-use super::{Deployment, KubeTarget, ObjectRef};
+use super::{Deployment, KubeTarget, ObjectRef, status_code};
 use crate::error::DeployError;
 use ojek_output::Rendered;
+
+/// A namespaced kind to read by group, version, kind and plural: a custom resource, which
+/// the cluster serves only once its CRD is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadKind<'a> {
+    /// `ojek.dev`.
+    pub group: &'a str,
+    /// `v1alpha1`.
+    pub version: &'a str,
+    /// `Experiment`.
+    pub kind: &'a str,
+    /// `experiments`.
+    pub plural: &'a str,
+}
 
 /// How a live workload is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -77,6 +94,38 @@ impl KubeTarget {
             });
         }
         Ok(out)
+    }
+}
+
+impl KubeTarget {
+    /// Every object of `kind` in `namespace`, as JSON with its `apiVersion` and `kind`;
+    /// `None` when the cluster does not serve the kind (its CRD is not installed). One page
+    /// of a list: a namespace holds few of the kinds this is for.
+    pub async fn list_namespaced(
+        &self,
+        kind: &ReadKind<'_>,
+        namespace: &str,
+    ) -> Result<Option<Vec<Value>>, DeployError> {
+        let gvk = GroupVersionKind::gvk(kind.group, kind.version, kind.kind);
+        let resource = ApiResource::from_gvk_with_plural(&gvk, kind.plural);
+        let api = self.api_for(&resource, Some(namespace));
+        let list = match api.list(&ListParams::default()).await {
+            Ok(list) => list,
+            Err(e) if status_code(&e) == Some(404) => return Ok(None),
+            Err(e) => return Err(self.api_error(format!("list {} in {namespace}", kind.plural), e)),
+        };
+        let mut out = Vec::with_capacity(list.items.len());
+        for item in list.items {
+            let mut value = serde_json::to_value(&item)
+                .map_err(|e| DeployError::InvalidObject(format!("a listed {}: {e}", kind.kind)))?;
+            // Items of a list carry no type of their own.
+            if let Some(o) = value.as_object_mut() {
+                o.insert("apiVersion".into(), resource.api_version.clone().into());
+                o.insert("kind".into(), kind.kind.into());
+            }
+            out.push(value);
+        }
+        Ok(Some(out))
     }
 }
 

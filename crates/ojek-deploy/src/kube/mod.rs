@@ -44,7 +44,7 @@ use crate::error::{ConnectCause, DeployError, FieldConflict};
 
 pub use self::apply::{AppliedObject, ApplyOptions, ApplyReport, ObjectResult};
 pub use self::diff::FieldChange;
-pub use self::live::{LiveState, LiveWorkload};
+pub use self::live::{LiveState, LiveWorkload, ReadKind};
 pub use self::plan::{Action, KubePlan, PlannedObject};
 pub use self::rollout::{Rollout, RolloutStatus};
 

@@ -158,6 +158,16 @@ pub(crate) static RESOURCES: &[ResourceType] = &[
         true,
         true,
     ),
+    // ojek's own custom resource (`ojek-experiments`), as if its CRD were installed.
+    rt(
+        "ojek.dev",
+        "v1alpha1",
+        "Experiment",
+        "experiments",
+        "experiment",
+        true,
+        true,
+    ),
 ];
 
 /// The resource type served at `group/version` under `plural`.

@@ -159,6 +159,42 @@ impl FakeKube {
             .collect()
     }
 
+    /// Stores `object` as it is, its `status` included, as if its clients and its controller
+    /// had written it (the demo's Experiment, with the status its controller would keep):
+    /// created, or in place of the stored one, with the server's fields filled in. Its kind
+    /// must be served and, when namespaced, its namespace must exist. Returns what is stored.
+    pub fn put(&self, object: Value) -> Result<Value, String> {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let rt = discovery::by_kind(kind).ok_or_else(|| format!("the fake serves no kind {kind:?}"))?;
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if name.is_empty() {
+            return Err(format!("the {kind} has no metadata.name"));
+        }
+        let namespace = if rt.namespaced {
+            object["metadata"]["namespace"].as_str().unwrap_or_default()
+        } else {
+            ""
+        };
+        let mut store = self.shared.store();
+        if rt.namespaced && !store.namespace_exists(namespace) {
+            return Err(format!("{kind} {name}: namespace {namespace:?} does not exist"));
+        }
+        Ok(match store.get(rt.kind, namespace, &name).cloned() {
+            None => store.create(rt, object),
+            Some(old) => {
+                let mut new = object;
+                for field in ["uid", "creationTimestamp"] {
+                    new["metadata"][field] = old["metadata"][field].clone();
+                }
+                new["apiVersion"] = old["apiVersion"].clone();
+                store.update(&old, new)
+            }
+        })
+    }
+
     /// Turns the simulated controllers on (the default) or off; off, objects stay as written.
     pub fn set_controller(&self, on: bool) {
         self.shared.controller.store(on, Ordering::SeqCst);

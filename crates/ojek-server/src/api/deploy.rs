@@ -468,7 +468,7 @@ pub struct LiveQuery {
 }
 
 /// How long a live status may take.
-const LIVE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const LIVE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `GET /api/apps/{app}/live?environment=E`: what runs in the environment's cluster now.
 pub async fn live(
@@ -484,6 +484,20 @@ pub async fn live(
 /// as the cluster has them, found from the revision the environment last ran successfully
 /// (the newest when it never did). 503 unreachable, 504 no answer within 30 s.
 pub(crate) async fn live_of(state: &AppState, p: &Principal, name: &str, env: &str) -> ApiResult<Value> {
+    let prepared = prepare_running(state, p, name, env).await?;
+    let subject = subject(&prepared, env);
+    let found = deploy::live(&prepared.cluster, &prepared.rendered, &subject);
+    ask_cluster(&prepared, env, LIVE_TIMEOUT, found).await
+}
+
+/// What an environment runs, rendered for reading the cluster: the revision it last ran
+/// successfully (the newest when it never did), for a viewer of the app.
+pub(crate) async fn prepare_running(
+    state: &AppState,
+    p: &Principal,
+    name: &str,
+    env: &str,
+) -> ApiResult<Prepared> {
     let app = readable_app(state, p, name, Role::Viewer).await?;
     let ran = state
         .store
@@ -493,36 +507,38 @@ pub(crate) async fn live_of(state: &AppState, p: &Principal, name: &str, env: &s
         .find(|s| s.environment == env)
         .and_then(|s| s.last_succeeded)
         .map(|d| d.revision);
-    let prepared = prepare(state, p, &app.name, env, ran, Role::Viewer).await?;
-    let subject = subject(&prepared, env);
-    let found = deploy::live(&prepared.cluster, &prepared.rendered, &subject);
-    ask_cluster(&prepared, env, LIVE_TIMEOUT, found).await
+    prepare(state, p, &app.name, env, ran, Role::Viewer).await
+}
+
+/// Waits at most `limit` for a read-only cluster call: 504 when the cluster does not answer
+/// in time, 503 when it cannot be reached, 502 when it fails otherwise.
+pub(crate) async fn within<T>(
+    cluster: &Cluster,
+    limit: Duration,
+    call: impl std::future::Future<Output = Result<T, PlanError>>,
+) -> ApiResult<T> {
+    let answered = tokio::time::timeout(limit, call).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "cluster_timeout",
+            format!("{} did not answer within {} s", cluster.name(), limit.as_secs()),
+        )
+    })?;
+    answered.map_err(|e| match e {
+        PlanError::Unreachable(m) => unreachable(m),
+        PlanError::Failed(m) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster_error", m),
+    })
 }
 
 /// Waits at most `limit` for a read-only cluster call (a plan, a live status) and answers with
-/// its JSON and where it came from: 504 when the cluster does not answer in time, 503 when it
-/// cannot be reached, 502 when it fails otherwise.
+/// its JSON and where it came from (see [`within`] for the errors).
 async fn ask_cluster(
     prepared: &Prepared,
     env: &str,
     limit: Duration,
     call: impl std::future::Future<Output = Result<Value, PlanError>>,
 ) -> ApiResult<Value> {
-    let answered = tokio::time::timeout(limit, call).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::GATEWAY_TIMEOUT,
-            "cluster_timeout",
-            format!(
-                "{} did not answer within {} s",
-                prepared.cluster.name(),
-                limit.as_secs()
-            ),
-        )
-    })?;
-    let mut body = answered.map_err(|e| match e {
-        PlanError::Unreachable(m) => unreachable(m),
-        PlanError::Failed(m) => ApiError::new(StatusCode::BAD_GATEWAY, "cluster_error", m),
-    })?;
+    let mut body = within(&prepared.cluster, limit, call).await?;
     if let Some(o) = body.as_object_mut() {
         o.insert("target".into(), json!(prepared.cluster.target()));
         o.insert("cluster".into(), json!(prepared.cluster.name()));

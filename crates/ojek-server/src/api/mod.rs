@@ -18,6 +18,7 @@ use crate::state::AppState;
 pub mod admin;
 pub mod apps;
 pub mod deploy;
+pub mod experiments;
 pub mod promote;
 pub mod render;
 
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{app}/promote", post(promote::promote))
         .route("/apps/{app}/status", get(deploy::status))
         .route("/apps/{app}/live", get(deploy::live))
+        .route("/apps/{app}/experiments", get(experiments::list))
         .route(
             "/logs/settings",
             get(crate::logs::admin::settings).put(crate::logs::admin::put_settings),

@@ -87,6 +87,12 @@ impl LogBackend {
         }
     }
 
+    /// How many records match (one histogram bucket: exact, and counted from the index
+    /// without reading the records when the query allows).
+    pub async fn count(&self, read: &LogRead) -> ApiResult<u64> {
+        Ok(self.histogram(read, 1).await?.iter().map(|(_, n)| n).sum())
+    }
+
     /// The `n` most frequent values of `field`: `(value, count)`.
     pub async fn top_values(&self, read: &LogRead, field: &str, n: usize) -> ApiResult<Vec<(String, u64)>> {
         match self {

@@ -1,7 +1,9 @@
 //! `ojek up --demo`: a steady trickle of realistic log lines for the demo apps (HTTP access
 //! lines, JSON application logs with errors and stack traces, consumer and job logs), written
 //! through the log store like shipped lines, plus the last hour filled in at start, so search,
-//! the histogram and live tail show something on the first run.
+//! the histogram and live tail show something on the first run. promo-gateway's lines in
+//! staging come from the demo experiment's variants too (`demo_experiment`), one of them with
+//! more errors, so the experiments page has error rates to compare.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::Logs;
 use crate::auth::now_ms;
+use crate::demo_experiment;
 
 /// Lines per second, over all demo apps.
 const RATE: u64 = 8;
@@ -51,12 +54,34 @@ impl Rng {
     }
 }
 
+/// The demo experiment's variant a line of `app` in `env` comes from, with its extra error
+/// share in percent: `None` for the baseline (and every other app).
+fn variant(rng: &mut Rng, app: &str, env: &str) -> Option<(&'static str, u64)> {
+    if app != demo_experiment::APP || env != demo_experiment::ENV {
+        return None;
+    }
+    let mut roll = rng.below(100);
+    for (name, share, extra_errors) in demo_experiment::VARIANTS {
+        if roll < *share {
+            return Some((name, *extra_errors));
+        }
+        roll -= share;
+    }
+    None
+}
+
 /// One line of `app` in `env` at `at` (Unix ms).
 fn line(rng: &mut Rng, app: &str, kind: Kind, env: &str, at: i64) -> Record {
     let pod = format!("{app}-web-{}", rng.below(3));
     let host = format!("ip-10-20-{}-{}", rng.below(4), 10 + rng.below(200));
     let mut attrs = Map::new();
+    let variant = variant(rng, app, env);
     let roll = rng.below(100);
+    // A variant with more errors fails some requests the baseline would have served.
+    let roll = match variant {
+        Some((_, extra)) if rng.below(100) < extra => 0,
+        _ => roll,
+    };
     let (level, message) = match kind {
         Kind::Api => {
             let path = *rng.pick(&["/v1/locations", "/v1/orders", "/v1/payments/intents", "/healthz", "/v1/promos/apply"]);
@@ -125,7 +150,7 @@ fn line(rng: &mut Rng, app: &str, kind: Kind, env: &str, at: i64) -> Record {
         host: Some(host),
         pod: Some(pod),
         revision: Some(1),
-        variant: None,
+        variant: variant.map(|(name, _)| name.to_string()),
         message,
         attrs: attrs.into_iter().collect::<Map<String, Value>>(),
     }
@@ -212,5 +237,45 @@ mod tests {
             .filter(|r| r.level.as_deref() == Some("error"))
             .count();
         assert!(errors > 20 && errors < 400, "errors are a minority: {errors}");
+        assert!(
+            lines
+                .iter()
+                .all(|r| r.variant.is_none()
+                    || (r.app == demo_experiment::APP && r.env == demo_experiment::ENV))
+        );
+    }
+
+    #[test]
+    fn the_demo_experiments_cached_variant_fails_more_often() {
+        let mut rng = Rng(7);
+        let mut counts: std::collections::BTreeMap<Option<String>, (u64, u64)> = Default::default();
+        for i in 0..20_000 {
+            let r = line(
+                &mut rng,
+                demo_experiment::APP,
+                Kind::Api,
+                demo_experiment::ENV,
+                1_795_000_000_000 + i,
+            );
+            let c = counts.entry(r.variant).or_default();
+            c.0 += 1;
+            c.1 += u64::from(r.level.as_deref() == Some("error"));
+        }
+        let rate = |v: Option<&str>| {
+            let (lines, errors) = counts[&v.map(str::to_string)];
+            errors as f64 / lines as f64
+        };
+        assert_eq!(counts.len(), 3, "{counts:?}");
+        let (baseline, cached) = (rate(None), rate(Some("rules-v2-cache")));
+        assert!(
+            cached > baseline + 0.08,
+            "baseline {baseline}, rules-v2-cache {cached}"
+        );
+        assert!((rate(Some("rules-v2")) - baseline).abs() < 0.03);
+        let share = counts[&None].0 as f64 / 20_000.0;
+        assert!(
+            (share - 0.8).abs() < 0.02,
+            "the baseline writes about 80 %: {share}"
+        );
     }
 }

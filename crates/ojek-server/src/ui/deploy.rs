@@ -105,6 +105,7 @@ pub async fn overview(
             nav.head-links aria-label="App" {
                 a.btn.small href={ "/apps/" (app.name) } { "Editor" }
                 a.btn.small href={ "/apps/" (app.name) "/history" } { "History" }
+                a.btn.small #experiments-link href={ "/apps/" (app.name) "/experiments" } { "Experiments" }
                 a.btn.small href={ "/audit?app=" (app.name) } { "Audit" }
             }
         }
@@ -234,6 +235,10 @@ fn env_card(
             @if cluster.is_ok() {
                 p.env-live {
                     a id={ "live-" (env) } href={ "/apps/" (app) "/deploy/live" (query(&[("environment", env.to_string())])) } { "Live status in the cluster →" }
+                    @if target == TargetKind::Kubernetes {
+                        " · "
+                        a id={ "experiments-" (env) } href={ "/apps/" (app) "/experiments" (query(&[("environment", env.to_string())])) } { "Experiments →" }
+                    }
                 }
                 form.env-actions method="get" action={ "/apps/" (app) "/deploy/plan" } {
                     input type="hidden" name="environment" value=(env);

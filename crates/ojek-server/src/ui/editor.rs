@@ -408,6 +408,7 @@ fn render(p: &Principal, ed: &Editor) -> Markup {
                 nav.head-links aria-label="App" {
                     a.btn.small #deploy-link href={ "/apps/" (a.name) "/deploy" } { "Deploy" }
                     a.btn.small #history-link href={ "/apps/" (a.name) "/history" } { "History" }
+                    a.btn.small #experiments-link href={ "/apps/" (a.name) "/experiments" } { "Experiments" }
                     a.btn.small #audit-link href={ "/audit?app=" (a.name) } { "Audit" }
                 }
             }

@@ -74,6 +74,7 @@ pub async fn history(
             nav.head-links aria-label="App" {
                 a.btn.small href={ "/apps/" (app.name) } { "Editor" }
                 a.btn.small href={ "/apps/" (app.name) "/deploy" } { "Deploy" }
+                a.btn.small href={ "/apps/" (app.name) "/experiments" } { "Experiments" }
                 a.btn.small href={ "/audit?app=" (app.name) } { "Audit" }
             }
         }

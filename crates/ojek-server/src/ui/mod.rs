@@ -25,6 +25,7 @@ mod apps;
 mod audit;
 mod deploy;
 mod editor;
+mod experiments;
 mod form_api;
 mod history;
 mod log_settings;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .route("/apps/{app}/deploy/live", get(deploy::live))
         .route("/apps/{app}/rollback", post(deploy::rollback))
         .route("/apps/{app}/deployments/{id}", get(deploy::deployment))
+        .route("/apps/{app}/experiments", get(experiments::page_handler))
         .route("/audit", get(audit::audit))
         .route("/logs", get(logs::logs_page))
         .route("/platform", get(platform::show).post(platform::save))
