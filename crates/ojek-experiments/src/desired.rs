@@ -283,12 +283,8 @@ fn into_shard(mut doc: Doc, exp_name: &str, exp_ns: &str, variant: &str, shard_n
             continue;
         }
         for (k, v) in labels {
+            // `set` creates `labels` when the object has none.
             let pointer = format!("{base}/labels/{}", ojek_output::doc::escape(k));
-            if doc.value.pointer(&format!("{base}/labels")).is_none()
-                && let Some(J::Object(m)) = doc.value.pointer_mut(base)
-            {
-                m.insert("labels".into(), json!({}));
-            }
             doc.set(&pointer, json!(v), origin.clone());
         }
     }
@@ -301,12 +297,8 @@ fn into_shard(mut doc: Doc, exp_name: &str, exp_ns: &str, variant: &str, shard_n
         .and_then(J::as_array)
         .map_or(0, Vec::len);
     for i in 0..n {
+        // `set` at the next index appends (and creates `env` when the container has none).
         let env_ptr = format!("{containers}/{i}/env");
-        if doc.value.pointer(&env_ptr).is_none()
-            && let Some(J::Object(c)) = doc.value.pointer_mut(&format!("{containers}/{i}"))
-        {
-            c.insert("env".into(), json!([]));
-        }
         for (name, value) in [("OJEK_EXPERIMENT", exp_name), ("OJEK_VARIANT", variant)] {
             let len = doc
                 .value

@@ -275,12 +275,6 @@ fn gateway(exp: &Experiment, d: &Desired) -> Result<(Vec<Doc>, Notes), Vec<Probl
             J::Array(rules),
             o("the experiment's rules: pins first, then the weighted split between the baseline and the shards"),
         );
-        let labels_ptr = "/metadata/annotations";
-        if route.value.pointer(labels_ptr).is_none()
-            && let Some(J::Object(m)) = route.value.pointer_mut("/metadata")
-        {
-            m.insert("annotations".into(), json!({}));
-        }
         route.set(
             "/metadata/annotations/ojek.dev~1experiment",
             json!(exp.metadata.name),
