@@ -279,14 +279,19 @@ async fn observe(client: &Client, exp: &Experiment, process: Option<&str>) -> Re
 /// Carries out a plan, in order; returns the revision a promotion saved.
 async fn execute(ctx: &Context, exp: &Experiment, p: &Plan) -> Result<Option<u64>, Error> {
     let client = &ctx.client;
+    let mut created = BTreeSet::new();
     for (from, to, names) in &p.copy_secrets {
         // The shard namespace must exist first: it is the first object of its shard.
         if let Some(ns) = p.apply.iter().find(|d| d.kind() == "Namespace" && d.name() == to) {
             apply(client, &ns.value, MANAGER).await?;
+            created.insert(to.as_str());
         }
         copy_secrets(client, exp, from, to, names).await?;
     }
     for doc in &p.apply {
+        if doc.kind() == "Namespace" && created.contains(doc.name()) {
+            continue;
+        }
         apply(client, &doc.value, MANAGER).await?;
     }
     for doc in &p.restore {

@@ -133,6 +133,12 @@ async fn first_apply_creates_shards_with_no_traffic_until_ready_then_runs() {
         .position(|x| x == &format!("PATCH {ROUTE}"))
         .expect("route applied");
     assert!(ns_b < dep_b && dep_b < route, "{l:#?}");
+    let ns_line = format!("PATCH /api/v1/namespaces/{SHARD_B}");
+    assert_eq!(
+        l.iter().filter(|x| **x == ns_line).count(),
+        1,
+        "the namespace is applied once: {l:#?}"
+    );
     assert_eq!(
         l.last().map(String::as_str),
         Some(format!("PATCH {}/status", experiment_path(NS, NAME)).as_str())
