@@ -82,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
             message: "seed".into(),
             log_settings: Default::default(),
             expected_team_id: None,
+            also_audit: None,
         };
         store.create_app(&new, &actor).await?;
     }

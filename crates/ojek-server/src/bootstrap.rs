@@ -231,6 +231,7 @@ pub async fn load_demo(store: &Store) -> anyhow::Result<()> {
             message: format!("Import {file} from the examples"),
             log_settings: crate::logs::admin::from_manifest(loaded.app.logs.as_ref()),
             expected_team_id: None,
+            also_audit: None,
         };
         match store.create_app(&new, &actor).await {
             Ok(_) | Err(StoreError::AlreadyExists(_)) => {}

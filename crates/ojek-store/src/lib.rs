@@ -207,6 +207,19 @@ pub struct NewRevision {
     /// fails with `NotFound` if the app is no longer in that team; if `team_id` differs, the
     /// move is also audited (`app.move`) for this team. `None`: no check (creation, system).
     pub expected_team_id: Option<i64>,
+    /// For saves: one more audit entry written in the save's transaction, after its
+    /// `app.save` (an `experiment.promote` says which experiment the revision came from).
+    pub also_audit: Option<AlsoAudit>,
+}
+
+/// An audit entry that goes with a saved revision: `action`, and a target of
+/// `app <app> rev <number>: <detail>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlsoAudit {
+    /// What (`experiment.promote`).
+    pub action: String,
+    /// What the entry adds to the revision.
+    pub detail: String,
 }
 
 /// A platform file, versioned like an app (one row per name; edits need the base version).
@@ -265,8 +278,8 @@ pub struct AuditEntry {
     /// What: `app.create`, `app.save`, `app.delete`, `team.create`, `member.set`,
     /// `member.remove`, `app.move`, `user.create`, `user.password`, `token.create`, `token.revoke`,
     /// `platform.save`, `deploy.apply`, `deploy.rollback`, `logs.secret.create`,
-    /// `logs.secret.revoke`, `logs.secret.rotate`, `logs.settings`, `login`, `login.failed`,
-    /// `logout`.
+    /// `logs.secret.revoke`, `logs.secret.rotate`, `logs.settings`, `logs.search`,
+    /// `experiment.promote`, `login`, `login.failed`, `logout`.
     pub action: String,
     /// The team concerned (for team-scoped reading), if any.
     pub team_id: Option<i64>,

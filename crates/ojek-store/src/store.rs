@@ -39,6 +39,29 @@ struct Audit<'a> {
     after: Option<serde_json::Value>,
 }
 
+/// The extra audit entry a new revision carries (`NewRevision::also_audit`), in its
+/// transaction.
+async fn append_also_audit(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    actor: &Actor,
+    now: i64,
+    new: &NewRevision,
+    number: i64,
+) -> Result<(), StoreError> {
+    let Some(also) = &new.also_audit else {
+        return Ok(());
+    };
+    let entry = Audit {
+        action: &also.action,
+        team_id: Some(new.team_id),
+        app: Some(&new.app),
+        target: format!("app {} rev {number}: {}", new.app, also.detail),
+        before: None,
+        after: None,
+    };
+    append_audit(tx, actor, now, entry).await
+}
+
 impl Store {
     /// Opens (creating a SQLite file if missing) and migrates. `url`: `sqlite:///path/ojek.db`
     /// (or `sqlite://relative.db`) or `postgres://user:pw@host:port/db`. Pool acquire timeout is
@@ -579,6 +602,7 @@ impl Store {
             after: Some(revision_state(1, &new.manifest, &files)),
         };
         append_audit(&mut tx, actor, now, audit).await?;
+        append_also_audit(&mut tx, actor, now, new, 1).await?;
         let saved = logs::SavedRevision {
             app_id: id,
             app: &new.app,
@@ -679,6 +703,7 @@ impl Store {
             after: Some(revision_state(number, &new.manifest, &files)),
         };
         append_audit(&mut tx, actor, now, audit).await?;
+        append_also_audit(&mut tx, actor, now, new, number).await?;
         let saved = logs::SavedRevision {
             app_id,
             app: &new.app,

@@ -113,6 +113,7 @@ pub async fn create_app(
         message: message_or(&input.message, "Create app"),
         log_settings: crate::logs::admin::from_manifest(checked.loaded.app.logs.as_ref()),
         expected_team_id: None,
+        also_audit: None,
     };
     let (app, rev) = state
         .store
@@ -256,6 +257,7 @@ pub async fn save(
         message: message_or(&input.message, "Update app"),
         log_settings: crate::logs::admin::from_manifest(checked.loaded.app.logs.as_ref()),
         expected_team_id: Some(app.team_id),
+        also_audit: input.also_audit,
     };
     match state.store.save_revision(&new, base, &p.actor()).await {
         Ok(rev) => Ok((rev, checked.warnings)),

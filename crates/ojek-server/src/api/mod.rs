@@ -170,6 +170,8 @@ pub struct ManifestInput {
     pub base_revision: Option<i64>,
     /// Other fields of a JSON body (environment, target, … for previews).
     pub extra: serde_json::Map<String, Value>,
+    /// An audit entry to write with the saved revision (set by handlers, never by a body).
+    pub also_audit: Option<ojek_store::AlsoAudit>,
 }
 
 #[derive(Deserialize)]
@@ -252,6 +254,7 @@ impl FromRequest<AppState> for ManifestInput {
             message: body.message,
             base_revision: body.base_revision,
             extra: body.extra,
+            also_audit: None,
         })
     }
 }

@@ -23,7 +23,7 @@ use axum::response::IntoResponse;
 use ojek_core::spec::load::resolve;
 use ojek_core::spec::source::{Layer, parse_yaml};
 use ojek_experiments::crd::Overrides;
-use ojek_store::{AppSummary, AuditFilter, Revision, Role};
+use ojek_store::{AppSummary, Revision, Role};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -77,10 +77,11 @@ impl PromoteRequest {
         )
     }
 
-    /// The audit entry's target, beside the store's `app.save` entry of the revision.
-    fn audit_target(&self, app: &str, number: i64) -> String {
+    /// What the audit entry adds to the revision (the store writes it in the save's
+    /// transaction as `app <app> rev <number>: <detail>`).
+    fn audit_detail(&self) -> String {
         format!(
-            "app {app} rev {number}: variant {} of experiment {} in {}, process {} (from rev {})",
+            "variant {} of experiment {} in {}, process {} (from rev {})",
             self.variant, self.experiment, self.environment, self.process, self.base_revision
         )
     }
@@ -103,7 +104,7 @@ pub async fn promote(
     if app.head != req.base_revision
         && let Some(number) = promoted_since(&state, &app, req.base_revision, &marker).await?
     {
-        return replayed(&state, &p, &app, &req, number, ignored).await;
+        return replayed(number, ignored);
     }
 
     let base = load_revision(&state, &app, Some(req.base_revision)).await?;
@@ -114,6 +115,11 @@ pub async fn promote(
         message: marker.clone(),
         base_revision: Some(base.number),
         extra: Map::new(),
+        // Written in the save's transaction: a saved promotion is never without its entry.
+        also_audit: Some(ojek_store::AlsoAudit {
+            action: AUDIT_ACTION.to_string(),
+            detail: req.audit_detail(),
+        }),
     };
     let (rev, warnings) = match save(&state, &p, &app.name, input).await {
         Ok(saved) => saved,
@@ -123,23 +129,12 @@ pub async fn promote(
                 return Err(e);
             };
             return match promoted_since(&state, &now, req.base_revision, &marker).await? {
-                Some(number) => replayed(&state, &p, &app, &req, number, ignored).await,
+                Some(number) => replayed(number, ignored),
                 None => Err(e),
             };
         }
         Err(e) => return Err(e),
     };
-    let target = req.audit_target(&app.name, rev.number);
-    state
-        .store
-        .record(
-            &p.actor(),
-            AUDIT_ACTION,
-            Some(app.team_id),
-            Some(&app.name),
-            &target,
-        )
-        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -211,43 +206,8 @@ async fn promoted_text(
     })
 }
 
-/// The answer to a promotion saved before (as revision `number`). Its audit entry is written
-/// after the save, in a transaction of its own: if the server stopped between the two, the
-/// controller's retry lands here and writes it.
-async fn replayed(
-    state: &AppState,
-    p: &Principal,
-    app: &AppSummary,
-    req: &PromoteRequest,
-    number: i64,
-    ignored: Vec<&'static str>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let target = req.audit_target(&app.name, number);
-    let filter = AuditFilter {
-        team_ids: None,
-        actor_id: None,
-        app: Some(app.name.clone()),
-        before: None,
-        limit: 500,
-    };
-    let audited = state
-        .store
-        .audit(&filter)
-        .await?
-        .iter()
-        .any(|e| e.action == AUDIT_ACTION && e.target == target);
-    if !audited {
-        state
-            .store
-            .record(
-                &p.actor(),
-                AUDIT_ACTION,
-                Some(app.team_id),
-                Some(&app.name),
-                &target,
-            )
-            .await?;
-    }
+/// The answer to a promotion saved before (as revision `number`, audited with it).
+fn replayed(number: i64, ignored: Vec<&'static str>) -> ApiResult<(StatusCode, Json<Value>)> {
     Ok((
         StatusCode::OK,
         Json(json!({ "revision": number, "replayed": true, "ignored": ignored, "warnings": [] })),

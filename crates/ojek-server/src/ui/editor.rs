@@ -291,7 +291,7 @@ pub async fn save(
         files: files.clone(),
         message: f.message.clone(),
         base_revision: Some(base),
-        extra: Default::default(),
+        ..Default::default()
     };
     let text = input.manifest.clone();
     let e = match save_revision(&state, &p, &app.name, input).await {

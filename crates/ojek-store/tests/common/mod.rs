@@ -192,6 +192,7 @@ pub fn new_revision(app: &str, team: &Team, note: &str) -> NewRevision {
         message: note.into(),
         log_settings: LogSettings::default(),
         expected_team_id: None,
+        also_audit: None,
     }
 }
 
