@@ -48,6 +48,7 @@ impl ServerProcess {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        let log_path = log.to_path_buf();
         let log = std::fs::File::create(log).expect("server log file");
         let mut command = match file_kib {
             // An ignored signal stays ignored across exec.
@@ -93,10 +94,10 @@ impl ServerProcess {
             if ok {
                 return server;
             }
-            assert!(
-                Instant::now() < deadline,
-                "ojek up did not answer /healthz in 30 s"
-            );
+            if Instant::now() >= deadline {
+                let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("ojek up did not answer /healthz in 30 s; it said:\n{said}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -293,14 +294,21 @@ async fn a_full_disk_refuses_requests_and_keeps_every_acknowledged_record() {
     let token = seed(&data).await;
 
     // The write-ahead log's segment grows from where it is: 512 KiB more than the largest file
-    // now, then every write past that fails.
-    let largest = std::fs::read_dir(data.join("logs").join("wal"))
-        .expect("the write-ahead log")
-        .flatten()
-        .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .max()
-        .unwrap_or(0);
+    // of the data directory now (the database's own write-ahead log included, which the start
+    // writes to), then every write past that fails.
+    fn largest_file(dir: &Path) -> u64 {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => largest_file(&e.path()),
+                _ => e.metadata().map_or(0, |m| m.len()),
+            })
+            .max()
+            .unwrap_or(0)
+    }
+    let largest = largest_file(&data);
     let limit_kib = largest / 1024 + 512;
     let server = ServerProcess::start_limited(&data, &dir.path().join("full.log"), Some(limit_kib)).await;
     let http = reqwest::Client::new();
