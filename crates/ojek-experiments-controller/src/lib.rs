@@ -354,20 +354,15 @@ async fn reconcile_apply(exp: Arc<Experiment>, ctx: &Context) -> Result<Action, 
             // The server will not take the promotion as it stands (the app moved on, or the
             // overrides are no longer valid): say so and stop trying until the spec changes.
             p.status.phase = Some(ojek_experiments::Phase::Failed);
-            let now = p
-                .status
-                .conditions
-                .first()
-                .map(|c| c.last_transition_time.clone());
-            p.status.conditions.retain(|c| c.type_ != "Ready");
-            p.status.conditions.push(ojek_experiments::crd::Condition {
-                type_: "Ready".into(),
-                status: "False".into(),
-                reason: "PromotionRefused".into(),
-                message: format!("the ojek server refused the promotion: {why}"),
-                last_transition_time: now.unwrap_or_default(),
-                observed_generation: exp.metadata.generation,
-            });
+            ojek_experiments::plan::set_condition(
+                &mut p.status.conditions,
+                "Ready",
+                false,
+                "PromotionRefused",
+                format!("the ojek server refused the promotion: {why}"),
+                &ojek_experiments::plan::rfc3339((ctx.clock)()),
+                exp.metadata.generation,
+            );
             p.requeue = None;
         }
         Err(e) => return Err(e),

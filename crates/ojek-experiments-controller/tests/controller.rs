@@ -196,6 +196,15 @@ async fn first_apply_creates_shards_with_no_traffic_until_ready_then_runs() {
         Some("baseline=80 rules-v2=10 rules-v2-cache=10")
     );
     assert_eq!(condition(&s, "Ready").status, "True");
+    let routing = condition(&s, "RoutingReady");
+    assert_eq!(routing.status, "True");
+    assert!(
+        routing
+            .message
+            .starts_with("HTTPRoute/promo-gateway-web splits the traffic baseline=80"),
+        "{}",
+        routing.message
+    );
     let b = s
         .variants
         .iter()
@@ -385,6 +394,7 @@ async fn abort_returns_all_traffic_to_the_baseline_and_removes_the_shards() {
     let s = status(&mock);
     assert_eq!(s.phase, Some(Phase::Aborted));
     assert_eq!(s.summary.as_deref(), Some("baseline=100"));
+    assert_eq!(condition(&s, "RoutingReady").reason, "RouteGivenBack");
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use k8s_openapi::jiff::Timestamp;
+/// Points in time, as `Observed::now` takes them.
+pub use k8s_openapi::jiff::Timestamp;
 use ojek_output::Doc;
 use ojek_spec::Node;
 use ojek_spec::load::{LoadedApp, LoadedPlatform};
@@ -129,12 +130,13 @@ pub struct Plan {
     pub requeue: Option<Duration>,
 }
 
-fn rfc3339(t: Timestamp) -> String {
+/// A time as the status writes it (`2026-11-26T08:00:00Z`).
+pub fn rfc3339(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Sets a condition, keeping its transition time when its status did not change.
-fn set_condition(
+pub fn set_condition(
     conds: &mut Vec<Condition>,
     type_: &str,
     status: bool,
@@ -340,6 +342,15 @@ pub fn plan(o: &Observed, located: &dyn Fn(usize) -> Option<Node>) -> Plan {
             &now,
             generation,
         );
+        set_condition(
+            &mut status.conditions,
+            "RoutingReady",
+            false,
+            "RouteGivenBack",
+            "the app's own routing is back in place".into(),
+            &now,
+            generation,
+        );
         return Plan {
             restore,
             delete,
@@ -349,6 +360,20 @@ pub fn plan(o: &Observed, located: &dyn Fn(usize) -> Option<Node>) -> Plan {
     }
     // Going on: shards and the route as wanted; shards of removed variants go once the route
     // no longer points at them (it is applied first).
+    let route = d
+        .route
+        .iter()
+        .find(|r| matches!(r.kind(), "HTTPRoute" | "VirtualService"))
+        .map_or_else(String::new, |r| format!("{}/{}", r.kind(), r.name()));
+    set_condition(
+        &mut status.conditions,
+        "RoutingReady",
+        true,
+        "RouteApplied",
+        format!("{route} splits the traffic {}", summary(&d.weights)),
+        &now,
+        generation,
+    );
     let wanted: BTreeSet<&str> = d.shards.iter().map(|s| s.namespace.as_str()).collect();
     let delete: Vec<Delete> = o
         .shard_namespaces

@@ -4,13 +4,13 @@
 //! (`logs::demo`) writes the variants' lines, with more errors for the cached one.
 //!
 //! No controller runs in the demo, so the Experiment is stored in the simulated staging
-//! cluster with the status a controller would keep: computed by `ojek-experiments` from the
-//! app and the platform file (namespaces, Services, replicas, weights in percent), as if
-//! every shard were ready. The shards themselves are not created.
+//! cluster with the status the controller would keep: its plan (`ojek_experiments::plan`) for
+//! the app and the platform file, every shard ready since the experiment started. The shards
+//! themselves are not created.
 
 use anyhow::Context;
-use ojek_experiments::crd::{Condition, Experiment, ExperimentStatus, Phase, VariantStatus};
-use ojek_experiments::desired::{Desired, percent};
+use ojek_experiments::crd::Experiment;
+use ojek_experiments::plan::{Observed, Replicas, Timestamp, plan};
 use ojek_fake_cluster::kube::FakeKube;
 use serde_json::{Value, json};
 
@@ -62,7 +62,8 @@ spec:
     maxAge: 24h
 ";
 
-/// The demo Experiment with a Running status, as of `now_ms`.
+/// The demo Experiment with a Running status, as of `now_ms`: the status the controller's own
+/// plan writes once every shard has been ready since it started.
 pub fn experiment(now_ms: i64) -> anyhow::Result<Value> {
     let loaded = ojek_experiments::file::load_experiment("demo experiment", EXPERIMENT)
         .map_err(|d| anyhow::anyhow!("the demo experiment does not load:\n{d}"))?;
@@ -76,102 +77,32 @@ pub fn experiment(now_ms: i64) -> anyhow::Result<Value> {
         .map_err(|d| anyhow::anyhow!("the default platform file does not load:\n{d}"))?;
     let desired = ojek_experiments::file::render(&loaded, &app, &platform)
         .map_err(|d| anyhow::anyhow!("the demo experiment does not render:\n{d}"))?;
-    let started = rfc3339(now_ms - STARTED_BEFORE_MS)?;
-    let mut experiment: Experiment = loaded.experiment;
-    experiment.status = Some(status(&experiment, &desired, &started));
-    let mut value = serde_json::to_value(&experiment)?;
-    if let Some(meta) = value["metadata"].as_object_mut() {
-        meta.insert("generation".into(), json!(1));
-    }
-    Ok(value)
-}
-
-/// What a controller writes once every shard of `desired` is ready.
-fn status(experiment: &Experiment, desired: &Desired, started: &str) -> ExperimentStatus {
-    let shares = percent(&desired.weights);
-    let share = |name: &str| shares.iter().find(|(n, _)| n == name).map_or(0, |(_, p)| *p);
-    let summary = shares
-        .iter()
-        .map(|(n, p)| format!("{n}={p}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut variants = vec![VariantStatus {
-        name: ojek_experiments::crd::BASELINE.to_string(),
-        namespace: desired.namespace.clone(),
-        desired_replicas: desired.baseline_replicas,
-        ready_replicas: desired.baseline_replicas,
-        weight: share(ojek_experiments::crd::BASELINE),
-        url: Some(format!(
-            "http://{}.{}.svc.cluster.local:{}",
-            desired.service, desired.namespace, desired.port
-        )),
-        pinned_by: None,
-    }];
-    for shard in &desired.shards {
-        let matches = experiment
-            .spec
-            .variants
-            .iter()
-            .find(|v| v.name == shard.variant)
-            .and_then(|v| v.matches.as_ref());
-        let pinned_by = matches.and_then(|m| match (&m.header, &m.cookie) {
-            (Some(h), _) => Some(format!("header {}: {}", h.name, h.value)),
-            (None, Some(c)) => Some(format!("cookie {}={}", c.name, c.value)),
-            (None, None) => None,
-        });
-        variants.push(VariantStatus {
-            name: shard.variant.clone(),
-            namespace: shard.namespace.clone(),
-            desired_replicas: shard.replicas,
-            ready_replicas: shard.replicas,
-            weight: share(&shard.variant),
-            url: Some(shard.url.clone()),
-            pinned_by,
-        });
-    }
-    let condition = |type_: &str, reason: &str, message: String| Condition {
-        type_: type_.to_string(),
-        status: "True".to_string(),
-        reason: reason.to_string(),
-        message,
-        last_transition_time: started.to_string(),
-        observed_generation: Some(1),
+    let ready = |n: u32| Replicas {
+        desired: n,
+        ready: n,
+        current: true,
     };
-    let route = desired
-        .route
-        .first()
-        .map_or_else(String::new, |d| format!("{}/{}", d.kind(), d.name()));
-    let mut conditions = vec![
-        condition(
-            "Ready",
-            "AllVariantsReady",
-            "every variant is ready and gets its share of the traffic".to_string(),
-        ),
-        condition(
-            "RoutingReady",
-            "RouteApplied",
-            format!("{route} splits the traffic {summary}"),
-        ),
-    ];
-    for (type_, reason, message) in &desired.notes {
-        conditions.push(condition(type_, reason, message.clone()));
-    }
-    ExperimentStatus {
-        phase: Some(Phase::Running),
-        observed_generation: Some(1),
+    let started = Timestamp::from_millisecond(now_ms - STARTED_BEFORE_MS).context("a time out of range")?;
+    let mut experiment: Experiment = loaded.experiment;
+    experiment.metadata.generation = Some(1);
+    let observed = Observed {
+        experiment: &experiment,
+        app: Some(&app),
         app_revision: Some(1),
-        started_at: Some(started.to_string()),
-        ended_at: None,
-        summary: Some(summary),
-        variants,
-        promoted_revision: None,
-        conditions,
-    }
-}
-
-fn rfc3339(ms: i64) -> anyhow::Result<String> {
-    let t = chrono::DateTime::from_timestamp_millis(ms).context("a time out of range")?;
-    Ok(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        deployed_revision: Some(1),
+        platform: &platform,
+        now: started,
+        shards: desired
+            .shards
+            .iter()
+            .map(|s| (s.variant.clone(), ready(s.replicas)))
+            .collect(),
+        baseline: Some(ready(desired.baseline_replicas)),
+        shard_namespaces: Default::default(),
+    };
+    let status = plan(&observed, &|_| None).status;
+    experiment.status = Some(status);
+    Ok(serde_json::to_value(&experiment)?)
 }
 
 /// Stores the demo Experiment, and the app's namespace it lives in, in the simulated cluster.
@@ -199,6 +130,7 @@ pub fn seed(cluster: &FakeKube, now_ms: i64) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ojek_experiments::Phase;
 
     #[test]
     fn the_demo_experiment_runs_with_the_variants_the_log_trickle_writes() {

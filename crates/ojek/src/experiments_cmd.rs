@@ -112,6 +112,13 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Runtime::new()?)
 }
 
+/// The current kubeconfig context's cluster (or the in-cluster configuration).
+async fn kube_client() -> Result<kube::Client> {
+    kube::Client::try_default()
+        .await
+        .map_err(|e| anyhow::anyhow!("no Kubernetes connection (kubeconfig or in-cluster): {e}"))
+}
+
 fn controller(server: &crate::client_cmd::ServerArgs) -> Result<ExitCode> {
     let Some(token) = server.token.as_deref() else {
         eprintln!("error: the controller needs an API token of the apps' team (--token or OJEK_TOKEN)");
@@ -119,9 +126,7 @@ fn controller(server: &crate::client_cmd::ServerArgs) -> Result<ExitCode> {
     };
     let source = ojek_experiments_controller::source::ApiSource::new(&server.server, token)?;
     runtime()?.block_on(async move {
-        let client = kube::Client::try_default()
-            .await
-            .map_err(|e| anyhow::anyhow!("no Kubernetes connection (kubeconfig or in-cluster): {e}"))?;
+        let client = kube_client().await?;
         eprintln!(
             "ojek experiments controller: watching Experiments; apps from {}",
             server.server
@@ -133,9 +138,7 @@ fn controller(server: &crate::client_cmd::ServerArgs) -> Result<ExitCode> {
 
 fn decide(name: &str, namespace: Option<&str>, decision: serde_json::Value) -> Result<ExitCode> {
     runtime()?.block_on(async move {
-        let client = kube::Client::try_default()
-            .await
-            .map_err(|e| anyhow::anyhow!("no Kubernetes connection (kubeconfig or in-cluster): {e}"))?;
+        let client = kube_client().await?;
         let ns = namespace.map_or_else(|| client.default_namespace().to_string(), str::to_string);
         let api: kube::Api<ojek_experiments::Experiment> = kube::Api::namespaced(client, &ns);
         let patch = serde_json::json!({"spec": {"decision": decision}});
