@@ -276,8 +276,12 @@ async fn barito_and_elasticsearch_ingest(db: Db) {
     }
     args.push("--data-binary".into());
     args.push(format!("@{}", big.display()));
-    let (code, _) = curl_async(args).await;
-    assert_eq!(code, 413);
+    let (code, body) = curl_async(args).await;
+    assert_eq!(code, 413, "{body}");
+    assert!(
+        body.contains("the limit is 16777216"),
+        "refused before the body is read: {body}"
+    );
     assert_eq!(
         stored(&s, "driver-location", "staging", "*").len(),
         before,

@@ -52,6 +52,24 @@ pub fn routes() -> Router<AppState> {
         .route("/_nodes", get(nodes))
         .route("/_cluster/health", get(cluster_health))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
+}
+
+/// A body that says (`Content-Length`) it is over the limit is refused before any of it is
+/// read: a client that asked `Expect: 100-continue` gets the 413 instead of a `100 Continue`
+/// and a connection closed part way through its upload.
+async fn refuse_declared_oversize(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let declared =
+        header_str(req.headers(), header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > MAX_BODY_BYTES as u64 => IngestError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the body is {n} bytes; the limit is {MAX_BODY_BYTES}"),
+        )
+        .into_response(),
+        _ => next.run(req).await,
+    }
 }
 
 /// A refusal: status, machine code and a sentence; Elasticsearch-shaped for the ES endpoints.
